@@ -1,0 +1,1 @@
+"""The ``ticketguard`` command line."""

@@ -1,0 +1,69 @@
+"""``ticketguard data``: corpus checks and split assignment."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from models.errors import TicketGuardError
+from models.labels import LABELS
+from service.settings import get_settings
+from training.corpus import corpus_files, read_rows
+from training.datacheck import CORPUS_TARGETS, check_corpus
+from training.splits import assign_splits
+
+app = typer.Typer(help="Corpus tools.", no_args_is_help=True)
+console = Console()
+
+
+@app.command("check")
+def check(
+    path: Annotated[Path | None, typer.Argument(help="corpus file or directory (default: data/corpus)")] = None,
+    targets: Annotated[bool, typer.Option(help="enforce the shipped corpus's per-language minimums")] = True,
+    threshold: Annotated[float, typer.Option(help="near-duplicate Jaccard threshold")] = 0.8,
+) -> None:
+    """Validate schema, labels, languages, lengths, duplicates and split leakage; print counts."""
+    path = path or get_settings().corpus_dir
+    report = check_corpus(path, threshold=threshold, min_per_label=CORPUS_TARGETS if targets else None)
+    counts = report.counts()
+    table = Table("lang", *LABELS, "total", "hard", "test", title=f"{path}: {len(report.rows)} rows")
+    for lang in sorted(counts):
+        rows = [r for r in report.rows if r.lang == lang]
+        table.add_row(lang, *(str(counts[lang][label]) for label in LABELS), str(len(rows)),
+                      str(sum("hard" in r.tags for r in rows)), str(sum(r.split == "test" for r in rows)))
+    totals = Counter(r.label for r in report.rows)
+    table.add_row("all", *(str(totals[label]) for label in LABELS), str(len(report.rows)),
+                  str(sum("hard" in r.tags for r in report.rows)), str(sum(r.split == "test" for r in report.rows)))
+    console.print(table)
+    for warning in report.warnings:
+        console.print(f"[yellow]warning:[/] {warning}")
+    for error in report.errors:
+        console.print(f"[bold red]error:[/] {error}")
+    if not report.ok:
+        raise typer.Exit(code=1)
+    console.print("[green]corpus OK[/]")
+
+
+@app.command("split")
+def split(
+    path: Annotated[Path | None, typer.Argument(help="corpus directory (default: data/corpus)")] = None,
+    seed: int = 13,
+) -> None:
+    """Give rows without a split one (stratified by language x label); existing splits never move."""
+    path = path or get_settings().corpus_dir
+    try:
+        for file in corpus_files(path):
+            rows = list(read_rows(file, require_split=False))
+            assigned = assign_splits(rows, seed=seed)
+            changed = sum(a.split != r.split for a, r in zip(assigned, rows))
+            if changed:
+                file.write_text("".join(row.to_json() + "\n" for row in assigned), encoding="utf-8")
+            console.print(f"{file}: {changed} row(s) assigned, {len(rows)} total")
+    except TicketGuardError as err:
+        console.print(f"[bold red]error:[/] {err}")
+        raise typer.Exit(code=2) from err

@@ -1,0 +1,73 @@
+"""Post-hoc calibration of classifier logits, shaped like scikit-learn estimators.
+
+Both estimators are fitted on held-out (dev) data, never on the data the model was trained on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from scipy.optimize import minimize_scalar
+from scipy.special import log_softmax, softmax
+
+
+class TemperatureScaler:
+    """Divide logits by one temperature ``T`` fitted to minimise negative log-likelihood.
+
+    Example:
+        >>> scaler = TemperatureScaler().fit(dev_logits, dev_label_ids)
+        >>> probs = scaler.predict_proba(test_logits)
+    """
+
+    def __init__(self, bounds: tuple[float, float] = (0.05, 20.0)) -> None:
+        self.bounds = bounds
+
+    def fit(self, logits: np.ndarray, y: np.ndarray) -> TemperatureScaler:
+        logits = np.asarray(logits, dtype=np.float64)
+        y = np.asarray(y, dtype=np.int64)
+
+        def nll(log_t: float) -> float:
+            logp = log_softmax(logits / np.exp(log_t), axis=1)
+            return float(-logp[np.arange(len(y)), y].mean())
+
+        lo, hi = np.log(self.bounds[0]), np.log(self.bounds[1])
+        result = minimize_scalar(nll, bounds=(lo, hi), method="bounded")
+        self.temperature_ = float(np.exp(result.x))
+        return self
+
+    def predict_proba(self, logits: np.ndarray) -> np.ndarray:
+        return apply_temperature(logits, self.temperature_)
+
+
+def apply_temperature(logits: np.ndarray, temperature: float) -> np.ndarray:
+    """Softmax of ``logits / temperature`` (rows sum to 1)."""
+    return softmax(np.asarray(logits, dtype=np.float64) / temperature, axis=1)
+
+
+class FlagThresholds:
+    """Per-label probability thresholds for flags, chosen to maximise one-vs-rest F1.
+
+    A flag says "this message shows label L" independently of the primary label, so a
+    support team can route, for example, every message with a likely threat.
+    """
+
+    def __init__(self, labels: Sequence[str], flagged: Sequence[str], floor: float = 0.2) -> None:
+        self.labels = list(labels)
+        self.flagged = list(flagged)
+        self.floor = floor
+
+    def fit(self, probs: np.ndarray, y: np.ndarray) -> FlagThresholds:
+        self.thresholds_: dict[str, float] = {}
+        for name in self.flagged:
+            k = self.labels.index(name)
+            positive = np.asarray(y) == k
+            best_t, best_f1 = 0.5, -1.0
+            for t in np.round(np.arange(self.floor, 0.951, 0.025), 3):
+                pred = probs[:, k] >= t
+                tp = float(np.sum(pred & positive))
+                f1 = 2 * tp / max(float(pred.sum() + positive.sum()), 1.0)
+                if f1 > best_f1:
+                    best_t, best_f1 = float(t), f1
+            self.thresholds_[name] = best_t
+        return self

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The project's test command (README and CI): install if needed, check the corpus, run the tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+.venv/bin/ticketguard data check
+.venv/bin/python -m pytest "$@"

@@ -1,0 +1,129 @@
+"""The shared inference path, on a tiny random checkpoint with the real tokenizer."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from models.artifact import CALIBRATION_FILE, LABELS_FILE, MANIFEST
+from models.classifier import Classifier, normalize_text
+from models.errors import ArtifactError, InvalidInputError
+from models.labels import LABELS
+from tests.conftest import build_tiny_artifact
+
+TEXTS = ["You are a useless idiot.", "Как отменить подписку?", "请问可以开发票吗？", "My order 123 is late"]
+
+
+@pytest.fixture(scope="module")
+def classifier(tiny_artifact):
+    return Classifier.load(tiny_artifact, batch_size=2)
+
+
+def test_pinned_outputs_of_tiny_checkpoint(classifier):
+    predictions = classifier.predict(TEXTS)
+    assert [p.label for p in predictions] == ["complaint"] * 4
+    assert round(predictions[0].scores["complaint"], 2) == 0.92
+    assert round(predictions[3].scores["manipulation"], 2) == 0.12
+    assert round(predictions[2].scores["threat"], 3) == 0.005
+
+
+def test_scores_cover_all_labels_and_sum_to_one(classifier):
+    for prediction in classifier.predict(TEXTS):
+        assert list(prediction.scores) == list(LABELS)
+        assert sum(prediction.scores.values()) == pytest.approx(1.0, abs=1e-4)
+        assert prediction.label == max(prediction.scores, key=prediction.scores.get)
+
+
+def test_batching_and_length_sorting_keep_input_order(classifier):
+    together = classifier.predict(TEXTS + TEXTS[::-1])
+    alone = [classifier.predict([t])[0] for t in TEXTS]
+    for a, b in zip(together[:4], alone):
+        assert a.scores == pytest.approx(b.scores, abs=1e-4)
+    assert together[4].scores == pytest.approx(together[3].scores, abs=1e-4)
+
+
+def test_temperature_and_thresholds_are_applied(tiny_artifact, tmp_path):
+    hot = build_tiny_artifact(tmp_path / "hot", temperature=100.0, thresholds={"threat": 0.0, "neutral": 0.99})
+    prediction = Classifier.load(hot).predict(TEXTS[:1])[0]
+    # a very high temperature flattens the distribution towards uniform
+    assert max(prediction.scores.values()) < 0.21
+    assert prediction.flags == ["threat"]
+
+
+def test_empty_and_non_string_inputs_are_rejected(classifier):
+    assert classifier.predict([]) == []
+    with pytest.raises(InvalidInputError, match="text #1 is empty"):
+        classifier.predict(["fine", "  \n\t "])
+    with pytest.raises(InvalidInputError, match="text #0 is int"):
+        classifier.predict([42])  # type: ignore[list-item]
+
+
+def test_normalize_text():
+    assert normalize_text("  Hello\u0000\n\n  world\t ") == "Hello world"
+    assert normalize_text("e\u0301") == "\u00e9"
+
+
+def test_logits_match_postprocessed_scores(classifier):
+    logits = classifier.predict_logits(TEXTS)
+    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    scores = [[p.scores[name] for name in LABELS] for p in classifier.predict(TEXTS)]
+    np.testing.assert_allclose(probs, scores, atol=1e-5)
+
+
+def _copy(tiny_artifact, tmp_path):
+    target = tmp_path / "artifact"
+    shutil.copytree(tiny_artifact, target)
+    return target
+
+
+@pytest.mark.parametrize("missing", [MANIFEST, LABELS_FILE, CALIBRATION_FILE])
+def test_artifact_without_metadata_is_refused(tiny_artifact, tmp_path, missing):
+    target = _copy(tiny_artifact, tmp_path)
+    (target / missing).unlink()
+    with pytest.raises(ArtifactError, match=f"missing {missing}"):
+        Classifier.load(target)
+
+
+@pytest.mark.parametrize(
+    ("file", "payload", "message"),
+    [
+        (LABELS_FILE, {"labels": ["spam", "ham"]}, "must list exactly the labels"),
+        (CALIBRATION_FILE, {"temperature": -1, "thresholds": {}}, "temperature must be a positive number"),
+        (CALIBRATION_FILE, {"temperature": 1.0, "thresholds": {"spam": 0.5}}, "unknown labels"),
+        (MANIFEST, {"arch": "lstm", "model_version": "x"}, "unknown arch"),
+        (MANIFEST, {"arch": "transformer", "model_version": "x", "colour": "red"}, "unexpected fields"),
+    ],
+)
+def test_inconsistent_metadata_is_refused(tiny_artifact, tmp_path, file, payload, message):
+    target = _copy(tiny_artifact, tmp_path)
+    (target / file).write_text(json.dumps(payload))
+    with pytest.raises(ArtifactError, match=message):
+        Classifier.load(target)
+
+
+def test_corrupt_json_and_missing_weights_are_reported(tiny_artifact, tmp_path):
+    target = _copy(tiny_artifact, tmp_path)
+    (target / LABELS_FILE).write_text("{not json")
+    with pytest.raises(ArtifactError, match="not valid JSON"):
+        Classifier.load(target)
+    target = _copy(tiny_artifact, tmp_path / "second")
+    (target / "model.safetensors").unlink()
+    with pytest.raises(ArtifactError, match="cannot load transformer weights"):
+        Classifier.load(target)
+
+
+def test_missing_directory_is_reported(tmp_path):
+    with pytest.raises(ArtifactError, match="does not exist"):
+        Classifier.load(tmp_path / "nope")
+
+
+def test_labels_in_another_order_are_reported_in_schema_order(tiny_artifact, tmp_path, classifier):
+    target = _copy(tiny_artifact, tmp_path)
+    reordered = list(reversed(LABELS))
+    (target / LABELS_FILE).write_text(json.dumps({"labels": reordered}))
+    swapped = Classifier.load(target).predict(TEXTS[:1])[0]
+    original = classifier.predict(TEXTS[:1])[0]
+    # output column i of the weights now means reordered[i]
+    for i, name in enumerate(LABELS):
+        assert swapped.scores[reordered[i]] == pytest.approx(original.scores[name], abs=1e-5)

@@ -1,0 +1,1 @@
+"""Data pipeline, fine-tuning, calibration and evaluation for TicketGuard models."""
