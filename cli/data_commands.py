@@ -6,6 +6,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Annotated
 
+import json
+
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -13,7 +15,8 @@ from rich.table import Table
 from models.errors import TicketGuardError
 from models.labels import LABELS
 from service.settings import get_settings
-from training.corpus import corpus_files, read_rows
+from training.agreement import agreement, blind_sample, read_second_pass
+from training.corpus import corpus_files, load_corpus, read_rows
 from training.datacheck import CORPUS_TARGETS, check_corpus
 from training.splits import assign_splits
 
@@ -67,3 +70,35 @@ def split(
     except TicketGuardError as err:
         console.print(f"[bold red]error:[/] {err}")
         raise typer.Exit(code=2) from err
+
+
+@app.command("sample-agreement")
+def sample_agreement(
+    out: Annotated[Path, typer.Option("--out", "-o", help="blind sample to label (id, lang, text)")],
+    path: Annotated[Path | None, typer.Argument(help="corpus directory (default: data/corpus)")] = None,
+    fraction: float = 0.1,
+    seed: int = 7,
+) -> None:
+    """Draw a random sample of each language, without labels, for an independent second labelling pass."""
+    rows = load_corpus(path or get_settings().corpus_dir)
+    sample = blind_sample(rows, fraction=fraction, seed=seed)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("".join(json.dumps(s, ensure_ascii=False) + "\n" for s in sample), encoding="utf-8")
+    console.print(f"{out}: {len(sample)} rows")
+
+
+@app.command("agreement")
+def agreement_command(
+    second_pass: Annotated[Path, typer.Argument(help="JSONL of {id, label} from the second pass")],
+    path: Annotated[Path | None, typer.Option(help="corpus directory (default: data/corpus)")] = None,
+) -> None:
+    """Cohen's kappa per language between the corpus labels and a second, independent pass."""
+    try:
+        result = agreement(load_corpus(path or get_settings().corpus_dir), read_second_pass(second_pass))
+    except TicketGuardError as err:
+        console.print(f"[bold red]error:[/] {err}")
+        raise typer.Exit(code=2) from err
+    table = Table("lang", "rows", "agreement", "Cohen's kappa", title="second-pass agreement")
+    for lang, m in result.items():
+        table.add_row(lang, str(m["n"]), f"{m['agreement']:.1%}", f"{m['kappa']:.3f}")
+    console.print(table)
