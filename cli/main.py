@@ -8,6 +8,7 @@ import typer
 from rich.logging import RichHandler
 
 from cli import data_commands, model_commands
+from cli import service_commands
 
 app = typer.Typer(
     name="ticketguard",
@@ -30,6 +31,7 @@ def _configure(verbose: bool = typer.Option(False, "--verbose", "-v", help="debu
 
 model_commands.register(app)
 app.add_typer(data_commands.app, name="data")
+service_commands.register(app)
 
 
 def main() -> None:

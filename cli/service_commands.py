@@ -1,0 +1,86 @@
+"""``serve`` and ``feedback export``: run the HTTP service, and turn agent corrections into training data."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from sqlalchemy.exc import SQLAlchemyError
+
+from cli.model_commands import fail, resolve_model
+from models.errors import TicketGuardError
+from service.settings import get_settings
+
+console = Console(stderr=True)
+feedback_app = typer.Typer(help="Agent corrections.", no_args_is_help=True)
+
+
+def serve(
+    model: Annotated[Path | None, typer.Option(help="artifact (default: the embedded default model, built if missing)")] = None,
+    host: Annotated[str | None, typer.Option(help="bind address (default: TICKETGUARD_HOST or 127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(help="port (default: TICKETGUARD_PORT or 8000)")] = None,
+    workers: Annotated[int | None, typer.Option(help="worker processes (default: TICKETGUARD_WORKERS or 1)")] = None,
+) -> None:
+    """Serve the classification API, helpdesk webhooks, /metrics and /docs with uvicorn."""
+    import uvicorn
+
+    from service.app import create_app
+    from service.db import make_engine, upgrade_database
+    from service.log import configure_logging
+
+    base = get_settings()
+    try:
+        model_path = resolve_model(model)  # builds the default model on first start, with progress in the log
+        settings = base.model_copy(update={"model_path": model_path})
+        configure_logging(log_format=settings.log_format, level=settings.log_level)
+        engine = make_engine(settings.database_url)
+        upgrade_database(engine)  # once here, so several workers never race on the schema
+        engine.dispose()
+    except (TicketGuardError, OSError, SQLAlchemyError) as err:
+        raise fail(str(err)) from err
+    host, port, workers = host or settings.host, port or settings.port, workers or settings.workers
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False)
+        return
+    # worker processes are spawned fresh and build their settings from the environment,
+    # so the resolved model path travels to them that way
+    os.environ["TICKETGUARD_MODEL_PATH"] = str(model_path)
+    uvicorn.run("service.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_config=None, access_log=False)
+
+
+@feedback_app.command("export")
+def export(
+    out: Annotated[Path, typer.Option("--out", "-o", help="JSONL file to write (corpus format)")],
+    database_url: Annotated[str | None, typer.Option(help="default: TICKETGUARD_DATABASE_URL")] = None,
+) -> None:
+    """Write agent corrections as corpus-format JSONL (split=train, source=feedback:<agent>)."""
+    from sqlalchemy.orm import Session
+
+    from service.db import make_engine
+    from service.export import ExportReport, correction_rows
+    from training.corpus import CorpusRow
+
+    engine = make_engine(database_url or get_settings().database_url)
+    report = ExportReport()
+    try:
+        with Session(engine) as session:
+            rows = [CorpusRow.model_validate(row) for row in correction_rows(session=session, report=report)]
+    except SQLAlchemyError as err:
+        raise fail(f"cannot read feedback from {engine.url.render_as_string()}: {type(err).__name__}") from err
+    finally:
+        engine.dispose()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("".join(json.dumps(row.model_dump(), ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+    console.print(f"[green]wrote[/] {report.written} correction(s) to {out}")
+    for reason, count in sorted(report.skipped.items()):
+        console.print(f"[yellow]skipped[/] {count}: {reason}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+    app.add_typer(feedback_app, name="feedback")

@@ -1,0 +1,1 @@
+"""The FastAPI service: classification API, helpdesk webhooks, persistence and operations."""

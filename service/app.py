@@ -1,0 +1,95 @@
+"""The FastAPI application: ``create_app`` builds it; the lifespan loads the model and the database.
+
+Nothing heavy happens at import or in ``create_app``: the classifier, the micro-batcher and the
+database engine are created when the app starts and handed to routes through dependencies.
+
+Run it with ``ticketguard serve`` or ``uvicorn --factory service.app:create_app``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from models.classifier import Classifier
+from service.batching import MicroBatcher
+from service.db import make_engine, make_session_factory, upgrade_database
+from service.errors import install_error_handlers
+from service.metrics import Metrics
+from service.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from service.routes import classify, messages, ops, webhooks
+from service.settings import Settings, get_settings
+
+logger = logging.getLogger(__name__)
+
+VERSION = "0.1.0"
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    metrics: Metrics = app.state.metrics
+    engine = make_engine(settings.database_url)
+    batcher: MicroBatcher | None = None
+    try:
+        if settings.migrate_on_start:
+            await run_in_threadpool(upgrade_database, engine)
+        classifier: Classifier = app.state.preloaded_classifier or await run_in_threadpool(
+            Classifier.load, settings.resolved_model_path, batch_size=settings.batch_size, threads=settings.threads)
+        batcher = MicroBatcher(classifier.predict, max_batch_size=settings.microbatch_max_size,
+                               max_wait_ms=settings.microbatch_max_wait_ms, queue_size=settings.microbatch_queue_size,
+                               enabled=settings.microbatch_enabled, retry_after=settings.retry_after_seconds,
+                               metrics=metrics)
+        await batcher.start()
+        metrics.set_model(classifier.model_version)
+        app.state.engine = engine
+        app.state.session_factory = make_session_factory(engine)
+        app.state.classifier = classifier
+        app.state.batcher = batcher
+        if not settings.api_keys and not settings.auth_disabled:
+            logger.warning("no API keys configured: /v1/classify and /v1/messages refuse every request "
+                           "(set TICKETGUARD_API_KEYS, or TICKETGUARD_AUTH_DISABLED=true for local use)")
+        logger.info("ready", extra={"model_version": classifier.model_version,
+                                    "microbatch": settings.microbatch_enabled,
+                                    "database": engine.url.render_as_string(hide_password=True)})
+        yield
+    finally:
+        for name in ("classifier", "batcher", "session_factory", "engine"):
+            setattr(app.state, name, None)
+        if batcher is not None:
+            await batcher.stop()
+        engine.dispose()
+
+
+def create_app(settings: Settings | None = None, *, classifier: Classifier | None = None) -> FastAPI:
+    """Build the app.
+
+    Args:
+        settings: defaults to :func:`get_settings` (environment and ``.env``).
+        classifier: an already loaded model (tests share one); default: load ``settings.resolved_model_path``
+            at startup.
+
+    Example:
+        >>> app = create_app(Settings(model_path="artifacts/default", api_keys="..."))
+        >>> with TestClient(app) as client: client.get("/readyz").json()["status"]
+        'ready'
+    """
+    settings = settings or get_settings()
+    app = FastAPI(title="TicketGuard", version=VERSION, lifespan=lifespan,
+                  description="Classify customer-support messages as threat, abuse, manipulation, complaint or "
+                              "neutral; receive helpdesk webhooks; store results and agent feedback.")
+    metrics = Metrics()
+    app.state.settings = settings
+    app.state.metrics = metrics
+    app.state.preloaded_classifier = classifier
+    app.dependency_overrides[get_settings] = lambda: settings
+    install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)  # added last = outermost
+    for module in (ops, classify, webhooks, messages):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,73 @@
+"""The service's use of the classifier: limits, micro-batched prediction, and webhook ingestion."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+
+from models.prediction import Prediction
+from service import repository
+from service.batching import MicroBatcher
+from service.errors import LimitError
+from service.metrics import Metrics
+from service.orm import Message
+from service.schemas import TicketIn, normalize_lang
+from service.settings import Settings
+
+
+def enforce_limits(tickets: Sequence[TicketIn], settings: Settings) -> None:
+    """Apply the configured limits (the schema holds only the hard ceilings).
+
+    Raises:
+        LimitError: too many items, or a text over ``max_text_chars``.
+    """
+    if len(tickets) > settings.max_batch_items:
+        raise LimitError(f"items: {len(tickets)} messages in one request; the limit is {settings.max_batch_items}")
+    for i, ticket in enumerate(tickets):
+        if len(ticket.text) > settings.max_text_chars:
+            where = f"items.{i}.text" if len(tickets) > 1 else "text"
+            raise LimitError(f"{where}: {len(ticket.text)} characters; the limit is {settings.max_text_chars}")
+
+
+async def predict(tickets: Sequence[TicketIn], *, batcher: MicroBatcher, metrics: Metrics) -> list[Prediction]:
+    """Classify through the micro-batcher and count labels per language."""
+    predictions = await batcher.submit([t.text for t in tickets])
+    for ticket, prediction in zip(tickets, predictions):
+        metrics.predictions.labels(label=prediction.label, lang=normalize_lang(ticket.lang) or "unknown").inc()
+    return predictions
+
+
+@dataclass(frozen=True)
+class Ingested:
+    message: Message
+    duplicate: bool
+
+
+async def ingest(ticket: TicketIn, *, source: str, external_id: str, batcher: MicroBatcher,
+                 session_factory: sessionmaker[Session], settings: Settings, metrics: Metrics,
+                 model_version: str) -> Ingested:
+    """Classify and store one delivered message; a message seen before is returned as stored.
+
+    The row is committed before this returns, so a 2xx is only ever sent for a durable message.
+    """
+    def lookup() -> Message | None:
+        with session_factory() as session:
+            return repository.find_message(session=session, source=source, external_id=external_id)
+
+    existing = await run_in_threadpool(lookup)
+    if existing is not None:
+        return Ingested(existing, duplicate=True)
+    prediction = (await predict([ticket], batcher=batcher, metrics=metrics))[0]
+
+    def store() -> repository.StoredMessage:
+        with session_factory() as session:
+            return repository.save_message(session=session, source=source, external_id=external_id,
+                                           text=ticket.text, lang=normalize_lang(ticket.lang) or ticket.lang,
+                                           prediction=prediction,
+                                           model_version=model_version, store_text=settings.store_text)
+
+    stored = await run_in_threadpool(store)
+    return Ingested(stored.message, duplicate=not stored.created)

@@ -1,0 +1,74 @@
+"""Dependencies handed to routes through ``Annotated`` aliases (tests override ``get_settings``)."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader
+from sqlalchemy.orm import Session, sessionmaker
+
+from models.classifier import Classifier
+from service.batching import MicroBatcher
+from service.errors import AuthenticationError, NotReadyError
+from service.metrics import Metrics
+from service.settings import Settings, get_settings
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def _state(request: Request, name: str) -> object:
+    value = getattr(request.app.state, name, None)
+    if value is None:
+        raise NotReadyError(f"the service is still starting ({name} not ready)")
+    return value
+
+
+def get_classifier(request: Request) -> Classifier:
+    return _state(request, "classifier")  # type: ignore[return-value]
+
+
+def get_batcher(request: Request) -> MicroBatcher:
+    return _state(request, "batcher")  # type: ignore[return-value]
+
+
+def get_metrics(request: Request) -> Metrics:
+    return _state(request, "metrics")  # type: ignore[return-value]
+
+
+def get_session_factory(request: Request) -> sessionmaker[Session]:
+    return _state(request, "session_factory")  # type: ignore[return-value]
+
+
+def get_session(factory: Annotated[sessionmaker[Session], Depends(get_session_factory)]) -> Iterator[Session]:
+    with factory() as session:
+        yield session
+
+
+ClassifierDep = Annotated[Classifier, Depends(get_classifier)]
+BatcherDep = Annotated[MicroBatcher, Depends(get_batcher)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+SessionFactoryDep = Annotated[sessionmaker[Session], Depends(get_session_factory)]
+SessionDep = Annotated[Session, Depends(get_session)]
+
+_api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="one of TICKETGUARD_API_KEYS")
+
+
+def require_api_key(settings: SettingsDep, key: Annotated[str | None, Depends(_api_key_header)]) -> None:
+    """Accept the request when ``X-API-Key`` matches a configured key (constant-time)."""
+    if settings.auth_disabled:
+        return
+    if not settings.api_keys:
+        raise AuthenticationError("no API keys are configured on this server (set TICKETGUARD_API_KEYS)")
+    if not key:
+        raise AuthenticationError("missing X-API-Key header", headers={"WWW-Authenticate": "APIKey"})
+    given = key.encode("utf-8", errors="replace")
+    # compare against every key so the time taken does not reveal which one nearly matched
+    matched = [hmac.compare_digest(given, k.get_secret_value().encode("utf-8")) for k in settings.api_keys]
+    if not any(matched):
+        raise AuthenticationError("invalid API key", headers={"WWW-Authenticate": "APIKey"})
+
+
+ApiKeyDep = Depends(require_api_key)

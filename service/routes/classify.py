@@ -1,0 +1,37 @@
+"""``POST /v1/classify``: one message or a batch, micro-batched with concurrent requests."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body
+
+from service.classify import enforce_limits, predict
+from service.deps import ApiKeyDep, BatcherDep, ClassifierDep, MetricsDep, SettingsDep
+from service.schemas import BatchIn, BatchOut, ClassificationOut, ClassifyRequest
+
+router = APIRouter(prefix="/v1", tags=["classify"], dependencies=[ApiKeyDep])
+
+_EXAMPLES = {
+    "single": {"summary": "one message", "value": {"text": "Refund me by Friday or I call my lawyer.", "lang": "en"}},
+    "batch": {"summary": "a batch", "value": {"items": [{"id": "a1", "text": "Where is my parcel?"},
+                                                        {"id": "a2", "text": "You are useless idiots."}]}},
+}
+
+
+@router.post("/classify", response_model=ClassificationOut | BatchOut,
+             responses={401: {"description": "missing or invalid API key"},
+                        413: {"description": "body too large"},
+                        422: {"description": "invalid message or limits exceeded"},
+                        503: {"description": "queue full; retry after Retry-After seconds"}})
+async def classify(request: Annotated[ClassifyRequest, Body(openapi_examples=_EXAMPLES)], settings: SettingsDep,
+                   batcher: BatcherDep, metrics: MetricsDep, classifier: ClassifierDep) -> ClassificationOut | BatchOut:
+    """Label, calibrated scores of all five labels, flags and model version of each message."""
+    tickets = request.items if isinstance(request, BatchIn) else [request]
+    enforce_limits(tickets, settings)
+    predictions = await predict(tickets, batcher=batcher, metrics=metrics)
+    results = [ClassificationOut(id=t.id, lang=t.lang, label=p.label, scores=p.scores, flags=p.flags,
+                                 model_version=classifier.model_version) for t, p in zip(tickets, predictions)]
+    if isinstance(request, BatchIn):
+        return BatchOut(items=results, model_version=classifier.model_version)
+    return results[0]

@@ -1,0 +1,51 @@
+"""``POST /v1/webhooks/{provider}``: verify, classify, store, and answer with the classification."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from service.classify import enforce_limits, ingest
+from service.deps import BatcherDep, ClassifierDep, MetricsDep, SessionFactoryDep, SettingsDep
+from service.errors import ProviderDisabledError
+from service.routes.messages import to_out
+from service.schemas import TicketIn, WebhookOut
+from service.webhooks import Challenge, Ignored, get_provider
+from service.webhooks.base import load_json
+
+router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+
+
+@router.post("/{provider}", response_model=WebhookOut,
+             responses={401: {"description": "bad, missing or stale signature"},
+                        404: {"description": "unknown or unconfigured provider"},
+                        422: {"description": "not the provider's payload, or an empty/too long message"}})
+async def receive_webhook(provider: str, request: Request, settings: SettingsDep, batcher: BatcherDep,
+                          metrics: MetricsDep, classifier: ClassifierDep,
+                          session_factory: SessionFactoryDep) -> WebhookOut | JSONResponse:
+    """Accept a delivery from zendesk, intercom, freshdesk, front or generic; a retry gets the stored result."""
+    adapter = get_provider(provider, settings)
+    secret = settings.webhook_secret(provider)
+    if secret is None:
+        raise ProviderDisabledError(f"webhook provider {provider!r} is not configured on this server")
+    body = await request.body()
+    adapter.verify(headers=request.headers, body=body, secret=secret, now=time.time(),
+                   tolerance=settings.webhook_tolerance_seconds)
+    parsed = adapter.parse(load_json(body), request.headers)
+    if isinstance(parsed, Challenge):
+        return JSONResponse({"challenge": parsed.value}, headers={"X-Front-Challenge": parsed.value})
+    if isinstance(parsed, Ignored):
+        return WebhookOut(status="ignored", reason=parsed.reason)
+    try:
+        ticket = TicketIn(text=parsed.text, id=parsed.external_id, lang=parsed.lang)
+    except ValidationError as err:
+        raise RequestValidationError(err.errors()) from err
+    enforce_limits([ticket], settings)
+    result = await ingest(ticket, source=provider, external_id=parsed.external_id, batcher=batcher,
+                          session_factory=session_factory, settings=settings, metrics=metrics,
+                          model_version=classifier.model_version)
+    return WebhookOut(status="classified", duplicate=result.duplicate, message=to_out(result.message))

@@ -1,0 +1,156 @@
+"""The one typed settings object of TicketGuard (environment ``TICKETGUARD_*`` and ``.env``).
+
+Read it through :func:`get_settings`; tests override that dependency or build ``Settings(...)``
+directly. Nothing else in the project reads environment variables.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+#: the classifier truncates beyond this many characters, so no request may carry more per message
+HARD_MAX_TEXT_CHARS = 20_000
+HARD_MAX_BATCH_ITEMS = 1024
+#: secrets shorter than this are guessable; real helpdesk signing keys are 32+ characters
+MIN_SECRET_CHARS = 16
+_PLACEHOLDERS = frozenset({
+    "changeme", "change-me", "change_me", "changethis", "secret", "password", "passw0rd", "placeholder",
+    "default", "example", "todo", "fixme", "xxx", "your-secret", "yoursecret", "your_api_key", "apikey",
+})
+
+WEBHOOK_PROVIDERS = ("zendesk", "intercom", "freshdesk", "front", "generic")
+
+
+def _default_cache_dir() -> Path:
+    return Path.home() / ".cache" / "ticketguard"
+
+
+def _check_secret(name: str, value: str) -> str:
+    """Refuse placeholder or short secrets; quote the setting, never the value."""
+    lowered = value.strip().lower()
+    if lowered in _PLACEHOLDERS or any(lowered.startswith(p) for p in ("changeme", "change-me", "replace")):
+        raise ValueError(f"{name} is a placeholder; generate a real secret (e.g. `openssl rand -hex 32`)")
+    if len(value.strip()) < MIN_SECRET_CHARS:
+        raise ValueError(f"{name} is shorter than {MIN_SECRET_CHARS} characters")
+    return value
+
+
+class Settings(BaseSettings):
+    # hide_input_in_errors: a rejected secret must not be echoed into logs
+    model_config = SettingsConfigDict(env_prefix="TICKETGUARD_", env_file=".env", extra="ignore",
+                                      hide_input_in_errors=True)
+
+    # --- model -------------------------------------------------------------------------------
+    cache_dir: Path = Field(default_factory=_default_cache_dir, description="base model and default model cache")
+    model_path: Path | None = Field(default=None, description="artifact to serve; default: the built default model")
+    corpus_dir: Path = Field(default=PROJECT_ROOT / "data" / "corpus", description="labelled corpus")
+    threads: int | None = Field(default=None, ge=1, description="torch threads for inference")
+    batch_size: int = Field(default=64, ge=1, le=1024, description="maximum messages per forward pass")
+
+    # --- HTTP server -------------------------------------------------------------------------
+    host: str = Field(default="127.0.0.1", description="bind address of `ticketguard serve` (0.0.0.0 in Docker)")
+    port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1, le=64, description="uvicorn worker processes")
+    log_format: Literal["json", "text"] = "json"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    # --- storage -----------------------------------------------------------------------------
+    database_url: str = Field(default="", description="SQLAlchemy URL; default: SQLite file under cache_dir")
+    store_text: bool = Field(default=True, description="keep message texts in the database (off for privacy)")
+    migrate_on_start: bool = Field(default=True, description="run `alembic upgrade head` when the app starts")
+
+    # --- API limits and authentication -------------------------------------------------------
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list, description="accepted X-API-Key values (comma-separated or JSON list)")
+    auth_disabled: bool = Field(default=False, description="serve /v1/classify and /v1/messages without API keys")
+    max_text_chars: int = Field(default=HARD_MAX_TEXT_CHARS, ge=1, le=HARD_MAX_TEXT_CHARS)
+    max_batch_items: int = Field(default=256, ge=1, le=HARD_MAX_BATCH_ITEMS)
+    max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024, description="larger request bodies get a 413")
+
+    # --- micro-batching ----------------------------------------------------------------------
+    microbatch_enabled: bool = Field(default=True, description="merge concurrent requests into one forward pass")
+    microbatch_max_size: int = Field(default=64, ge=1, le=1024, description="messages per merged batch")
+    microbatch_max_wait_ms: float = Field(default=5.0, ge=0, le=1000, description="wait for more messages")
+    microbatch_queue_size: int = Field(default=2048, ge=1, description="messages waiting; beyond it: 503")
+    retry_after_seconds: int = Field(default=1, ge=1, le=3600, description="Retry-After of a 503")
+
+    # --- batch re-labelling (`ticketguard relabel`) ----------------------------------------
+    relabel_chunk_rows: int = Field(default=2048, ge=1, le=1_000_000,
+                                    description="rows per committed chunk (checkpoint granularity)")
+    relabel_workers: int | None = Field(default=None, ge=1, le=256,
+                                        description="worker processes / Ray actors; default: one per core")
+
+    # --- webhooks ----------------------------------------------------------------------------
+    zendesk_webhook_secret: SecretStr | None = Field(default=None, description="Zendesk webhook signing secret")
+    intercom_client_secret: SecretStr | None = Field(default=None, description="Intercom app client secret")
+    front_app_secret: SecretStr | None = Field(default=None, description="Front app signing secret")
+    freshdesk_shared_secret: SecretStr | None = Field(default=None, description="value of the Freshdesk header")
+    freshdesk_secret_header: str = Field(default="X-TicketGuard-Secret", pattern=r"^[A-Za-z0-9-]{1,64}$")
+    generic_webhook_secret: SecretStr | None = Field(default=None, description="secret of /v1/webhooks/generic")
+    webhook_tolerance_seconds: int = Field(default=300, ge=1, le=86_400, description="replay window")
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            if value.startswith("["):
+                return json.loads(value)
+            return [key.strip() for key in value.split(",") if key.strip()]
+        return value
+
+    @field_validator("api_keys")
+    @classmethod
+    def _real_keys(cls, value: list[SecretStr]) -> list[SecretStr]:
+        for i, key in enumerate(value):
+            _check_secret(f"api_keys[{i}]", key.get_secret_value())
+        return value
+
+    @field_validator("zendesk_webhook_secret", "intercom_client_secret", "front_app_secret",
+                     "freshdesk_shared_secret", "generic_webhook_secret")
+    @classmethod
+    def _real_secret(cls, value: SecretStr | None, info: Any) -> SecretStr | None:
+        if value is not None:
+            _check_secret(info.field_name, value.get_secret_value())
+        return value
+
+    @model_validator(mode="after")
+    def _derived(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.cache_dir / 'ticketguard.db'}"
+        if self.max_batch_items > self.microbatch_queue_size:
+            raise ValueError(f"microbatch_queue_size ({self.microbatch_queue_size}) must hold at least one full "
+                             f"batch request (max_batch_items={self.max_batch_items})")
+        return self
+
+    @property
+    def default_model_dir(self) -> Path:
+        return self.cache_dir / "models" / "default"
+
+    @property
+    def resolved_model_path(self) -> Path:
+        return self.model_path or self.default_model_dir
+
+    def webhook_secret(self, provider: str) -> str | None:
+        """The configured secret of a webhook provider, or ``None`` when that provider is off."""
+        secret: SecretStr | None = {
+            "zendesk": self.zendesk_webhook_secret,
+            "intercom": self.intercom_client_secret,
+            "front": self.front_app_secret,
+            "freshdesk": self.freshdesk_shared_secret,
+            "generic": self.generic_webhook_secret,
+        }.get(provider)
+        return secret.get_secret_value() if secret is not None else None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

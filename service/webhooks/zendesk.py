@@ -1,0 +1,91 @@
+"""Zendesk event webhooks (``ticket.created``, ``ticket.comment_added``).
+
+Signature (developer.zendesk.com/documentation/webhooks/verifying): the
+``X-Zendesk-Webhook-Signature`` header is ``base64(HMAC-SHA256(secret, timestamp + body))`` with
+the ISO 8601 ``X-Zendesk-Webhook-Signature-Timestamp``; the timestamp bounds replays.
+
+Payload (developer.zendesk.com/api-reference/webhooks/event-types/ticket-events)::
+
+    {"type": "zen:event-type:ticket.comment_added", "id": "<event uuid>", "subject": "zen:ticket:5158",
+     "detail": {"id": "5158", "subject": "...", "description": "...", ...},
+     "event": {"comment": {"id": "10001", "body": "...", "is_public": true,
+                           "author": {"id": "...", "is_staff": false, "name": "..."}}}}
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from service.errors import PayloadError, SignatureError
+from service.webhooks.base import (
+    Ignored, Parsed, WebhookEvent, check_fresh, hmac_digest, html_to_text, iso_seconds, model, require_header, same,
+)
+
+SIGNATURE = "X-Zendesk-Webhook-Signature"
+TIMESTAMP = "X-Zendesk-Webhook-Signature-Timestamp"
+CREATED = "zen:event-type:ticket.created"
+COMMENT_ADDED = "zen:event-type:ticket.comment_added"
+
+
+class _Loose(BaseModel):
+    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
+
+
+class _Author(_Loose):
+    id: str | None = None
+    is_staff: bool = False
+
+
+class _Comment(_Loose):
+    id: str
+    body: str
+    is_public: bool = True
+    author: _Author = _Author()
+
+
+class _CommentEvent(_Loose):
+    comment: _Comment
+
+
+class _Ticket(_Loose):
+    id: str
+    subject: str | None = None
+    description: str | None = None
+
+
+class _Envelope(_Loose):
+    type: str
+    detail: _Ticket | None = None
+    event: dict[str, Any] | None = None
+
+
+class Zendesk:
+    name = "zendesk"
+
+    def verify(self, *, headers: Mapping[str, str], body: bytes, secret: str, now: float, tolerance: int) -> None:
+        signature = require_header(headers, SIGNATURE)
+        timestamp = require_header(headers, TIMESTAMP)
+        expected = base64.b64encode(hmac_digest(secret, timestamp.encode("utf-8") + body, "sha256"))
+        if not same(expected, signature.strip()):
+            raise SignatureError(f"{SIGNATURE} does not match the body")
+        check_fresh(iso_seconds(timestamp, header=TIMESTAMP), now=now, tolerance=tolerance, header=TIMESTAMP)
+
+    def parse(self, payload: Any, headers: Mapping[str, str]) -> Parsed:
+        envelope = model(_Envelope, payload, self.name)
+        if envelope.type not in (CREATED, COMMENT_ADDED):
+            return Ignored(f"zendesk event {envelope.type!r} carries no new customer message")
+        if envelope.detail is None:
+            raise PayloadError("not a zendesk payload: detail: Field required")
+        ticket = envelope.detail
+        if envelope.type == CREATED:
+            text = ticket.description or ticket.subject or ""
+            return WebhookEvent(external_id=f"ticket:{ticket.id}", text=html_to_text(text))
+        comment = model(_CommentEvent, envelope.event or {}, self.name).comment
+        if comment.author.is_staff:
+            return Ignored("comment written by an agent")
+        return WebhookEvent(external_id=f"ticket:{ticket.id}:comment:{comment.id}", text=html_to_text(comment.body))
+

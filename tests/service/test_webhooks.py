@@ -1,0 +1,329 @@
+"""Webhooks: each provider's documented payload and signature scheme, replay windows, idempotency."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from models.labels import LABELS
+from service.orm import Message
+
+from tests.service.conftest import SECRETS
+
+TEXT = "Refund me by Friday or my lawyer files the lawsuit on Monday."
+
+
+# --- signing, written from each provider's documentation (independently of service/webhooks) ---------
+
+def zendesk_headers(body: bytes, *, secret: str = SECRETS["zendesk_webhook_secret"], at: datetime | None = None):
+    timestamp = (at or datetime.now(timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    signature = base64.b64encode(hmac.new(secret.encode(), timestamp.encode() + body, hashlib.sha256).digest())
+    return {"X-Zendesk-Webhook-Signature": signature.decode(), "X-Zendesk-Webhook-Signature-Timestamp": timestamp}
+
+
+def intercom_headers(body: bytes, *, secret: str = SECRETS["intercom_client_secret"], at: float | None = None):
+    return {"X-Hub-Signature": "sha1=" + hmac.new(secret.encode(), body, hashlib.sha1).hexdigest()}
+
+
+def front_headers(body: bytes, *, secret: str = SECRETS["front_app_secret"], at: float | None = None):
+    timestamp = str(int((at or time.time()) * 1000))  # milliseconds
+    signature = base64.b64encode(hmac.new(secret.encode(), timestamp.encode() + b":" + body, hashlib.sha256).digest())
+    return {"X-Front-Signature": signature.decode(), "X-Front-Request-Timestamp": timestamp}
+
+
+def freshdesk_headers(body: bytes, *, secret: str = SECRETS["freshdesk_shared_secret"], at: float | None = None):
+    return {"X-TicketGuard-Secret": secret}
+
+
+def generic_headers(body: bytes, *, secret: str = SECRETS["generic_webhook_secret"], at: float | None = None):
+    timestamp = str(int(at or time.time()))
+    signature = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return {"X-TicketGuard-Timestamp": timestamp, "X-TicketGuard-Signature": signature}
+
+
+# --- documented payloads ---------------------------------------------------------------------------
+
+def zendesk_comment(ticket: str = "5158", comment: str = "10001", text: str = TEXT, staff: bool = False) -> dict:
+    return {
+        "account_id": 22129848, "id": "cbe4028c-7239-495d-b020-f22348516046", "subject": f"zen:ticket:{ticket}",
+        "time": "2025-01-08T10:12:07.672717030Z", "type": "zen:event-type:ticket.comment_added",
+        "zendesk_event_version": "2022-11-06",
+        "detail": {"id": ticket, "subject": "Double charge", "description": "first message", "status": "OPEN",
+                   "requester_id": "8447388090494", "via": {"channel": "web_service"}},
+        "event": {"comment": {"id": comment, "body": text, "is_public": True,
+                              "author": {"id": "8447388090494", "is_staff": staff, "name": "Jane"}}},
+    }
+
+
+def intercom_reply(conversation: str = "3456", part: str = "7890", text: str = TEXT, author: str = "user") -> dict:
+    return {
+        "type": "notification_event", "app_id": "abc123", "id": "notif_1", "topic": "conversation.user.replied",
+        "delivery_status": "pending", "delivery_attempts": 1, "created_at": 1735732800, "first_sent_at": 1735732800,
+        "data": {"type": "notification_event_data", "item": {
+            "type": "conversation", "id": conversation, "created_at": 1735732000,
+            "source": {"type": "conversation", "id": "111", "body": "<p>hello</p>", "author": {"type": "user"}},
+            "conversation_parts": {"type": "conversation_part.list", "total_count": 1, "conversation_parts": [
+                {"type": "conversation_part", "id": part, "part_type": "comment", "body": f"<p>{text}</p>",
+                 "author": {"type": author, "id": "5"}}]}}},
+    }
+
+
+def front_inbound(message: str = "msg_55c8c149", text: str = TEXT, inbound: bool = True) -> dict:
+    return {"type": "inbound_received", "payload": {
+        "_links": {"self": "https://api2.frontapp.com/events/evt_55c8c149"}, "id": "evt_55c8c149",
+        "type": "inbound", "emitted_at": 1453770984.123,
+        "conversation": {"id": "cnv_55c8c149", "subject": "Refund"},
+        "target": {"_meta": {"type": "message"}, "data": {
+            "id": message, "type": "email", "is_inbound": inbound, "created_at": 1453770984.123,
+            "blurb": text[:40], "body": f"<p>{text}</p>", "text": text}}}}
+
+
+def freshdesk_ticket(ticket: int = 42, text: str = TEXT) -> dict:
+    return {"freshdesk_webhook": {"ticket_id": ticket, "ticket_subject": "Refund",
+                                  "ticket_description": f"<div>{text}</div>", "ticket_latest_public_comment": ""}}
+
+
+def generic_message(message: str = "g-1", text: str = TEXT) -> dict:
+    return {"id": message, "text": text, "lang": "en"}
+
+
+PROVIDERS = {
+    "zendesk": (zendesk_comment, zendesk_headers, "ticket:5158:comment:10001"),
+    "intercom": (intercom_reply, intercom_headers, "conversation:3456:part:7890"),
+    "front": (front_inbound, front_headers, "message:msg_55c8c149"),
+    "freshdesk": (freshdesk_ticket, freshdesk_headers, "ticket:42"),
+    "generic": (generic_message, generic_headers, "g-1"),
+}
+TIMESTAMPED = ["zendesk", "front", "generic"]
+
+
+def post(client: TestClient, provider: str, payload: object, headers_for=None, **sign) -> object:
+    body = json.dumps(payload).encode()
+    headers_for = headers_for or PROVIDERS[provider][1]
+    return client.post(f"/v1/webhooks/{provider}", content=body,
+                       headers={"Content-Type": "application/json", **headers_for(body, **sign)})
+
+
+def count_rows(client: TestClient) -> int:
+    with client.app.state.session_factory() as session:
+        return session.scalar(select(func.count()).select_from(Message))
+
+
+@pytest.mark.parametrize("provider", list(PROVIDERS))
+def test_valid_delivery_is_classified_and_stored(client: TestClient, auth, provider: str, classifier) -> None:
+    payload_for, _, external_id = PROVIDERS[provider]
+    response = post(client, provider, payload_for())
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["status"] == "classified" and body["duplicate"] is False
+    message = body["message"]
+    assert message["source"] == provider and message["external_id"] == external_id
+    assert message["text"] == TEXT
+    assert message["label"] == classifier.predict([TEXT])[0].label
+    assert message["label"] in LABELS and sum(message["scores"].values()) == pytest.approx(1, abs=1e-4)
+    # committed before the 2xx: readable through the API right away
+    stored = client.get(f"/v1/messages/{message['id']}", headers=auth).json()
+    assert stored["external_id"] == external_id and stored["label"] == message["label"]
+
+
+@pytest.mark.parametrize("provider", list(PROVIDERS))
+def test_bad_signature_is_401(client: TestClient, provider: str) -> None:
+    payload_for = PROVIDERS[provider][0]
+    response = post(client, provider, payload_for(), secret="a-different-secret-0123456789")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "invalid_signature"
+    assert count_rows(client) == 0
+
+
+@pytest.mark.parametrize("provider", list(PROVIDERS))
+def test_missing_signature_is_401(client: TestClient, provider: str) -> None:
+    response = client.post(f"/v1/webhooks/{provider}", json=PROVIDERS[provider][0]())
+    assert response.status_code == 401
+    assert response.json()["error"]["message"].startswith("missing X-")
+
+
+@pytest.mark.parametrize("provider", list(PROVIDERS))
+def test_tampered_body_is_401(client: TestClient, provider: str) -> None:
+    payload_for, headers_for, _ = PROVIDERS[provider]
+    body = json.dumps(payload_for()).encode()
+    headers = headers_for(body)
+    tampered = body.replace(b"Friday", b"Monday")
+    response = client.post(f"/v1/webhooks/{provider}", content=tampered, headers=headers)
+    # Freshdesk signs nothing (shared secret only), so a changed body cannot be detected there
+    assert response.status_code == (200 if provider == "freshdesk" else 401)
+
+
+@pytest.mark.parametrize("provider", TIMESTAMPED)
+def test_stale_or_future_timestamp_is_401(client: TestClient, provider: str) -> None:
+    payload_for, headers_for, _ = PROVIDERS[provider]
+    for offset in (-301, 301):
+        at = time.time() + offset
+        sign = {"at": datetime.fromtimestamp(at, timezone.utc)} if provider == "zendesk" else {"at": at}
+        response = post(client, provider, payload_for(), **sign)
+        assert response.status_code == 401, offset
+        assert "stale or replayed" in response.json()["error"]["message"]
+    inside = time.time() - 200
+    sign = {"at": datetime.fromtimestamp(inside, timezone.utc)} if provider == "zendesk" else {"at": inside}
+    assert post(client, provider, payload_for(), **sign).status_code == 200
+
+
+def test_garbage_timestamp_is_401(client: TestClient) -> None:
+    body = json.dumps(generic_message()).encode()
+    headers = generic_headers(body)
+    headers["X-TicketGuard-Timestamp"] = "yesterday"
+    assert client.post("/v1/webhooks/generic", content=body, headers=headers).status_code == 401
+
+
+def test_unknown_and_unconfigured_providers_are_404(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(intercom_client_secret=None)
+    unknown = client.post("/v1/webhooks/helpscout", json={})
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "unknown_provider"
+    off = post(client, "intercom", intercom_reply())
+    assert off.status_code == 404 and off.json()["error"]["code"] == "provider_disabled"
+
+
+def test_signed_malformed_json_is_400(client: TestClient) -> None:
+    body = b'{"id": "x", "text": '
+    response = client.post("/v1/webhooks/generic", content=body, headers=generic_headers(body))
+    assert response.status_code == 400 and response.json()["error"]["code"] == "malformed_json"
+
+
+@pytest.mark.parametrize(("provider", "payload", "needle"), [
+    ("generic", {"id": "x"}, "text"),
+    ("generic", {"id": 5, "text": "hi"}, "id"),
+    ("generic", ["not", "an", "object"], "generic payload"),
+    ("zendesk", {"type": "zen:event-type:ticket.comment_added", "detail": {"id": "1"}, "event": {}}, "comment"),
+    ("intercom", {"topic": "conversation.user.replied", "data": {"item": {"no_id": True}}}, "item.id"),
+    ("front", {"type": "inbound_received", "payload": {"type": "inbound", "target": {"_meta": {"type": "message"},
+                                                                                     "data": {"text": "x"}}}}, "id"),
+    ("freshdesk", {"freshdesk_webhook": {"ticket_subject": "no id"}}, "ticket_id"),
+])
+def test_wrong_payload_shape_is_422(client: TestClient, provider: str, payload: object, needle: str) -> None:
+    response = post(client, provider, payload)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["code"] == "invalid_payload"
+    assert needle in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(("provider", "payload"), [
+    ("generic", generic_message(text="")),
+    ("generic", generic_message(text="   \n ")),
+    ("intercom", intercom_reply(text="<br> &nbsp; </br>")),  # HTML with no visible text
+    ("zendesk", zendesk_comment(text="\u0000\u0007")),  # control characters only
+])
+def test_empty_message_is_422(client: TestClient, provider: str, payload: dict) -> None:
+    response = post(client, provider, payload)
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["code"] == "validation_error"
+    assert error["message"] in ("text: text is empty or whitespace only", "text: String should have at least 1 character")
+    assert count_rows(client) == 0
+
+
+def test_too_long_message_is_422(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(max_text_chars=100)
+    response = post(client, "generic", generic_message(text="w" * 101))
+    assert response.status_code == 422 and response.json()["error"]["code"] == "limit_exceeded"
+
+
+@pytest.mark.parametrize(("provider", "payload", "reason"), [
+    ("zendesk", zendesk_comment(staff=True), "agent"),
+    ("zendesk", {**zendesk_comment(), "type": "zen:event-type:ticket.status_changed"}, "status_changed"),
+    ("intercom", intercom_reply(author="admin"), "no customer-written part"),
+    ("intercom", {"type": "notification_event", "topic": "ping", "data": {"item": {}}}, "ping"),
+    ("front", front_inbound(inbound=False), "outbound"),
+    ("front", {"type": "outbound_sent", "payload": {"type": "outbound"}}, "outbound_sent"),
+])
+def test_events_without_a_customer_message_are_ignored(client: TestClient, provider, payload, reason) -> None:
+    response = post(client, provider, payload)
+    assert response.status_code == 200
+    assert response.json()["status"] == "ignored" and reason in response.json()["reason"]
+    assert count_rows(client) == 0
+
+
+def test_zendesk_ticket_created_uses_the_description(client: TestClient) -> None:
+    payload = {"type": "zen:event-type:ticket.created", "id": "e1", "subject": "zen:ticket:77",
+               "detail": {"id": 77, "subject": "Help", "description": "You are a useless idiot."}, "event": {}}
+    message = post(client, "zendesk", payload).json()["message"]
+    assert message["external_id"] == "ticket:77" and message["text"] == "You are a useless idiot."
+
+
+def test_intercom_conversation_created_strips_html(client: TestClient) -> None:
+    payload = intercom_reply()
+    payload["topic"] = "conversation.user.created"
+    payload["data"]["item"]["source"]["body"] = "<p>Where is my <b>parcel</b>?</p><p>Order 88231</p>"
+    message = post(client, "intercom", payload).json()["message"]
+    assert message["external_id"] == "conversation:3456:source:111"
+    assert message["text"] == "Where is my parcel?\nOrder 88231"
+
+
+def test_front_sync_challenge_is_answered(client: TestClient) -> None:
+    body = json.dumps({"type": "sync", "authorization": {"id": "cmp_abc"}}).encode()
+    headers = {**front_headers(body), "X-Front-Challenge": "c-7f3a"}
+    response = client.post("/v1/webhooks/front", content=body, headers=headers)
+    assert response.status_code == 200 and response.json() == {"challenge": "c-7f3a"}
+    unsigned = client.post("/v1/webhooks/front", content=body, headers={"X-Front-Challenge": "c-7f3a"})
+    assert unsigned.status_code == 401
+
+
+def test_freshdesk_comment_keys_by_text(client: TestClient) -> None:
+    payload = freshdesk_ticket()
+    payload["freshdesk_webhook"]["ticket_latest_public_comment"] = "Still nothing. Where is my refund?"
+    first = post(client, "freshdesk", payload).json()["message"]
+    assert first["external_id"].startswith("ticket:42:comment:")
+    assert first["text"] == "Still nothing. Where is my refund?"
+    assert post(client, "freshdesk", payload).json()["duplicate"] is True
+
+
+def test_store_text_off_keeps_no_text(make_client: Callable[..., TestClient], auth) -> None:
+    client = make_client(store_text=False)
+    message = post(client, "generic", generic_message()).json()["message"]
+    assert message["text"] is None and message["label"] in LABELS
+    with client.app.state.session_factory() as session:
+        row = session.get(Message, message["id"])
+        assert row.text is None and row.text_chars == len(TEXT)
+
+
+def test_retried_delivery_returns_the_stored_result(client: TestClient) -> None:
+    first = post(client, "zendesk", zendesk_comment())
+    second = post(client, "zendesk", zendesk_comment())  # Zendesk retries with a fresh signature
+    assert first.status_code == second.status_code == 200
+    assert first.json()["duplicate"] is False and second.json()["duplicate"] is True
+    assert first.json()["message"] == second.json()["message"]
+    assert count_rows(client) == 1
+
+
+@pytest.mark.parametrize("provider", ["generic", "intercom"])
+def test_parallel_duplicate_deliveries_make_one_record(client: TestClient, provider: str) -> None:
+    payload_for = PROVIDERS[provider][0]
+    n = 12
+    with ThreadPoolExecutor(n) as pool:
+        responses = list(pool.map(lambda _: post(client, provider, payload_for()), range(n)))
+    assert [r.status_code for r in responses] == [200] * n
+    messages = [r.json()["message"] for r in responses]
+    assert all(m == messages[0] for m in messages)
+    assert sum(not r.json()["duplicate"] for r in responses) == 1
+    assert count_rows(client) == 1
+
+
+@pytest.mark.postgres
+def test_parallel_duplicates_on_postgres(make_client: Callable[..., TestClient], pg_url: str) -> None:
+    client = make_client(database_url=pg_url)
+    n = 16
+    with ThreadPoolExecutor(n) as pool:
+        responses = list(pool.map(lambda _: post(client, "generic", generic_message(message="pg-dup")), range(n)))
+    assert [r.status_code for r in responses] == [200] * n
+    assert len({r.json()["message"]["id"] for r in responses}) == 1
+    assert sum(not r.json()["duplicate"] for r in responses) == 1
+    assert count_rows(client) == 1
+
