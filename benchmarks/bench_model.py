@@ -1,0 +1,95 @@
+"""Model benchmarks that print figures (targets of the foundation issue; never run as timed tests).
+
+    python benchmarks/bench_model.py build              # fresh base conversion + default model build time
+    python benchmarks/bench_model.py infer --model M    # messages/s at batch 64 on typical messages
+    python benchmarks/bench_model.py quality --model M --baseline B   # test macro-F1, overall and per language
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import torch
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from models.base import build_base_model
+from models.classifier import Classifier
+from service.settings import get_settings
+from training.config import TrainConfig
+from training.corpus import load_corpus
+from training.evaluate import evaluate_rows
+from training.pipeline import train
+
+app = typer.Typer(no_args_is_help=True)
+console = Console()
+
+
+@app.command()
+def build(out: Annotated[Path | None, typer.Option(help="keep the model here")] = None,
+          data: Path | None = None) -> None:
+    """Time a from-scratch build: base conversion in an empty cache, then default fine-tuning."""
+    corpus = data or get_settings().corpus_dir
+    with tempfile.TemporaryDirectory() as tmp:
+        cache = Path(tmp) / "cache"
+        started = time.perf_counter()
+        build_base_model(cache)
+        converted = time.perf_counter() - started
+        metrics = train(TrainConfig(), corpus, out or Path(tmp) / "model", cache_dir=cache, overwrite=True)
+        total = time.perf_counter() - started
+    table = Table("step", "seconds", title=f"default model build on {torch.get_num_threads()} threads")
+    table.add_row("base conversion", f"{converted:.0f}")
+    table.add_row("fine-tuning + calibration + evaluation", f"{total - converted:.0f}")
+    table.add_row("total", f"{total:.0f} ({total / 60:.1f} min; target <= 20 min)")
+    console.print(table)
+    console.print(f"test macro-F1 {metrics['test']['macro_f1']:.3f}, steps {metrics['fit']['steps']}")
+
+
+@app.command()
+def infer(model: Annotated[Path, typer.Option(help="artifact to time")],
+          data: Path | None = None, batch_size: int = 64, repeats: int = 5,
+          threads: int = 2, max_tokens: int = 64) -> None:
+    """Messages/s of Classifier.predict at ``batch_size`` on typical messages (token length <= max_tokens)."""
+    rows = load_corpus(data or get_settings().corpus_dir)
+    classifier = Classifier.load(model, batch_size=batch_size, threads=threads)
+    texts = [r.text for r in rows]
+    lengths = classifier.backend.token_lengths([classifier.manifest.text_prefix + t for t in texts])
+    typical = [t for t, n in zip(texts, lengths) if n <= max_tokens][: batch_size * 10]
+    typical_lengths = [n for n in lengths if n <= max_tokens][: len(typical)]
+    classifier.predict(typical[:batch_size])  # warm-up
+    rates = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        classifier.predict(typical)
+        rates.append(len(typical) / (time.perf_counter() - started))
+    table = Table("messages", "median tokens", "batch", "threads", "median msg/s", "min", "max",
+                  title=f"inference, {classifier.model_version}")
+    table.add_row(str(len(typical)), f"{np.median(typical_lengths):.0f}", str(batch_size), str(threads),
+                  f"{statistics.median(rates):.1f}", f"{min(rates):.1f}", f"{max(rates):.1f}")
+    console.print(table)
+
+
+@app.command()
+def quality(model: Annotated[Path, typer.Option()], baseline: Annotated[Path, typer.Option()],
+            data: Path | None = None) -> None:
+    """Test-split macro-F1 of a model next to the baseline, overall and per language."""
+    rows = load_corpus(data or get_settings().corpus_dir, splits=["test"])
+    ours = evaluate_rows(Classifier.load(model), rows)
+    base = evaluate_rows(Classifier.load(baseline), rows)
+    table = Table("language", "rows", "model", "baseline", "difference", title="test macro-F1")
+    table.add_row("all", str(ours["n"]), f"{ours['macro_f1']:.3f}", f"{base['macro_f1']:.3f}",
+                  f"{ours['macro_f1'] - base['macro_f1']:+.3f}")
+    for lang, m in ours["per_language"].items():
+        b = base["per_language"][lang]["macro_f1"]
+        table.add_row(lang, str(m["n"]), f"{m['macro_f1']:.3f}", f"{b:.3f}", f"{m['macro_f1'] - b:+.3f}")
+    console.print(table)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,71 @@
+"""The ``ticketguard`` command line, end to end in-process."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from cli.main import app
+from tests.conftest import seed_rows, write_jsonl
+
+runner = CliRunner()
+
+
+def said(result) -> str:
+    """The command's output with rich's line wrapping undone."""
+    return " ".join(result.output.split())
+
+
+def test_predict_text_and_file(tiny_artifact, tmp_path):
+    result = runner.invoke(app, ["predict", "You are a useless idiot.", "--model", str(tiny_artifact), "--json"])
+    assert result.exit_code == 0, result.output
+    line = json.loads(result.stdout.strip().splitlines()[-1])
+    assert line["label"] == "complaint" and line["model_version"] == "tiny-test-0"
+    assert sum(line["scores"].values()) == pytest.approx(1.0, abs=1e-4)
+
+    messages = tmp_path / "messages.txt"
+    messages.write_text("first message\nsecond message\n\n")
+    result = runner.invoke(app, ["predict", "--file", str(messages), "--model", str(tiny_artifact), "--json"])
+    assert result.exit_code == 0, result.output
+    assert [json.loads(x)["text"] for x in result.stdout.strip().splitlines()] == ["first message", "second message"]
+
+
+def test_predict_errors_are_clear(tiny_artifact, tmp_path):
+    result = runner.invoke(app, ["predict", "--model", str(tiny_artifact)])
+    assert result.exit_code == 2 and "give either a TEXT argument or --file" in said(result)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"body": "no text field"}\n')
+    result = runner.invoke(app, ["predict", "--file", str(bad), "--model", str(tiny_artifact)])
+    assert result.exit_code == 2 and "bad.jsonl:1: expected a JSON object with a 'text' field" in said(result)
+    result = runner.invoke(app, ["predict", "hello", "--model", str(tmp_path / "missing")])
+    assert result.exit_code == 2 and "does not exist" in said(result)
+
+
+def test_data_check_and_split(tmp_path):
+    rows = [{k: v for k, v in r.items() if k != "split"} for r in seed_rows()]
+    corpus = write_jsonl(tmp_path / "corpus" / "seed.jsonl", rows)
+    result = runner.invoke(app, ["data", "check", str(corpus.parent), "--no-targets"])
+    assert result.exit_code == 1 and "split is missing" in said(result)
+    result = runner.invoke(app, ["data", "split", str(corpus.parent)])
+    assert result.exit_code == 0 and "20 row(s) assigned" in said(result)
+    result = runner.invoke(app, ["data", "check", str(corpus.parent), "--no-targets"])
+    assert result.exit_code == 0, result.output
+    assert "corpus OK" in said(result) and "20 rows" in said(result)
+    result = runner.invoke(app, ["data", "check", str(corpus.parent)])
+    assert result.exit_code == 1 and "bg: fewer than 150 rows" in said(result)
+
+
+def test_train_and_evaluate_tfidf(tmp_path):
+    corpus = write_jsonl(tmp_path / "c.jsonl", seed_rows())
+    result = runner.invoke(app, ["train", "--arch", "tfidf", "--data", str(corpus), "-o", str(tmp_path / "m")])
+    assert result.exit_code == 0, result.output
+    assert "macro-F1 test" in said(result)
+    result = runner.invoke(app, ["evaluate", "--model", str(tmp_path / "m"), "--data", str(corpus),
+                                 "--split", "test", "-o", str(tmp_path / "r")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "r" / "report.md").is_file()
+    result = runner.invoke(app, ["evaluate", "--model", str(tmp_path / "m"), "--data", str(corpus),
+                                 "--split", "nope", "-o", str(tmp_path / "r")])
+    assert result.exit_code == 2 and "no rows" in said(result)
+    result = runner.invoke(app, ["train", "--arch", "svm", "--data", str(corpus), "-o", str(tmp_path / "x")])
+    assert result.exit_code == 2 and "arch must be" in said(result)
