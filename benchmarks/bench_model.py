@@ -55,23 +55,34 @@ def build(out: Annotated[Path | None, typer.Option(help="keep the model here")] 
 def infer(model: Annotated[Path, typer.Option(help="artifact to time")],
           data: Path | None = None, batch_size: int = 64, repeats: int = 5,
           threads: int = 2, max_tokens: int = 64) -> None:
-    """Messages/s of Classifier.predict at ``batch_size`` on typical messages (token length <= max_tokens)."""
-    rows = load_corpus(data or get_settings().corpus_dir)
-    classifier = Classifier.load(model, batch_size=batch_size, threads=threads)
+    """Messages/s of Classifier.predict at ``batch_size`` on typical messages, fp32 and int8 side by side.
+
+    Typical messages are corpus texts of at most ``max_tokens`` tokens (the corpus also holds long
+    e-mails, which are timed separately as "all messages").
+    """
+    rows = load_corpus(data or get_settings().corpus_dir, splits=["test"])
     texts = [r.text for r in rows]
-    lengths = classifier.backend.token_lengths([classifier.manifest.text_prefix + t for t in texts])
-    typical = [t for t, n in zip(texts, lengths) if n <= max_tokens][: batch_size * 10]
-    typical_lengths = [n for n in lengths if n <= max_tokens][: len(typical)]
-    classifier.predict(typical[:batch_size])  # warm-up
-    rates = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        classifier.predict(typical)
-        rates.append(len(typical) / (time.perf_counter() - started))
-    table = Table("messages", "median tokens", "batch", "threads", "median msg/s", "min", "max",
-                  title=f"inference, {classifier.model_version}")
-    table.add_row(str(len(typical)), f"{np.median(typical_lengths):.0f}", str(batch_size), str(threads),
-                  f"{statistics.median(rates):.1f}", f"{min(rates):.1f}", f"{max(rates):.1f}")
+    table = Table("model", "messages", "median tokens", "batch", "threads", "median msg/s", "min", "max",
+                  "labels equal to fp32", title=f"inference on {model}")
+    reference: list[str] | None = None
+    for quantize in (False, True):
+        classifier = Classifier.load(model, batch_size=batch_size, threads=threads, quantize=quantize)
+        lengths = classifier.backend.token_lengths([classifier.manifest.text_prefix + t for t in texts])
+        typical = [t for t, n in zip(texts, lengths) if n <= max_tokens]
+        for name, subset, sub_lengths in (("typical", typical, [n for n in lengths if n <= max_tokens]),
+                                          ("all messages", texts, lengths)):
+            classifier.predict(subset[:batch_size])  # warm-up
+            rates = []
+            for _ in range(repeats):
+                started = time.perf_counter()
+                labels = [p.label for p in classifier.predict(subset)]
+                rates.append(len(subset) / (time.perf_counter() - started))
+            if name == "typical" and reference is None:
+                reference = labels
+            same = f"{np.mean([a == b for a, b in zip(labels, reference)]):.1%}" if name == "typical" else ""
+            table.add_row(f"{'int8' if quantize else 'fp32'}, {name}", str(len(subset)),
+                          f"{np.median(sub_lengths):.0f}", str(batch_size), str(threads),
+                          f"{statistics.median(rates):.1f}", f"{min(rates):.1f}", f"{max(rates):.1f}", same)
     console.print(table)
 
 

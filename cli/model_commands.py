@@ -66,13 +66,14 @@ def train_command(
     data: Annotated[Path | None, typer.Option(help="corpus file or directory (default: data/corpus)")] = None,
     arch: Annotated[str, typer.Option(help="transformer | tfidf")] = "transformer",
     base_model: Annotated[str, typer.Option(help="HF id, local checkpoint, or the embedded base")] = EMBEDDED_BASE,
-    epochs: int = 4,
+    epochs: int = 3,
     batch_size: int = 32,
     learning_rate: float = 8e-5,
     max_length: int = 256,
     max_steps: Annotated[int | None, typer.Option(help="stop after this many steps (smoke runs)")] = None,
     seed: int = 13,
     threads: int | None = None,
+    freeze_layers: Annotated[int, typer.Option(help="keep the bottom N encoder layers frozen")] = 3,
     unfreeze_embeddings: bool = False,
     overwrite: bool = False,
 ) -> None:
@@ -81,7 +82,8 @@ def train_command(
     try:
         config = TrainConfig(arch=arch, base_model=base_model, epochs=epochs, batch_size=batch_size,
                              learning_rate=learning_rate, max_length=max_length, max_steps=max_steps, seed=seed,
-                             threads=threads or settings.threads, freeze_embeddings=not unfreeze_embeddings)
+                             threads=threads or settings.threads, freeze_embeddings=not unfreeze_embeddings,
+                             freeze_layers=freeze_layers)
         metrics = train(config, data or settings.corpus_dir, out, cache_dir=settings.cache_dir, overwrite=overwrite)
     except (TicketGuardError, ValueError, FileExistsError) as err:
         raise fail(str(err)) from err
@@ -139,7 +141,8 @@ def predict(
         raise fail("give either a TEXT argument or --file")
     try:
         texts = [text] if text is not None else _read_texts(file)  # type: ignore[arg-type]
-        classifier = Classifier.load(resolve_model(model), threads=get_settings().threads)
+        settings = get_settings()
+        classifier = Classifier.load(resolve_model(model), threads=settings.threads, quantize=settings.quantize)
         predictions = classifier.predict(texts)
     except (TicketGuardError, OSError) as err:
         raise fail(str(err)) from err

@@ -31,7 +31,7 @@ class Backend(Protocol):
 class TransformerBackend:
     """A Hugging Face sequence-classification checkpoint."""
 
-    def __init__(self, directory: Path, *, max_length: int, device: str = "cpu") -> None:
+    def __init__(self, directory: Path, *, max_length: int, device: str = "cpu", quantize: bool = False) -> None:
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(directory)
             self.model = AutoModelForSequenceClassification.from_pretrained(directory)
@@ -39,6 +39,11 @@ class TransformerBackend:
             raise ArtifactError(f"cannot load transformer weights from {directory}: {err}") from err
         self.device = torch.device(device)
         self.model.to(self.device).eval()
+        if quantize:
+            if self.device.type != "cpu":
+                raise ArtifactError("int8 quantisation is for CPU inference only")
+            # int8 weights for every Linear layer: faster on CPU, scores move by ~1e-2 at most
+            self.model = torch.ao.quantization.quantize_dynamic(self.model, {torch.nn.Linear}, dtype=torch.qint8)
         self.max_length = max_length
 
     def token_lengths(self, texts: list[str]) -> list[int]:

@@ -84,6 +84,7 @@ class Classifier:
         batch_size: int = 64,
         threads: int | None = None,
         device: str = "cpu",
+        quantize: bool = False,
     ) -> Classifier:
         """Load an artifact directory, refusing one without labels or calibration.
 
@@ -92,6 +93,7 @@ class Classifier:
             batch_size: maximum messages per forward pass.
             threads: torch intra-op threads (``None`` keeps torch's default).
             device: torch device for transformer artifacts.
+            quantize: int8 dynamic quantisation of a transformer's linear layers (CPU only).
         """
         directory = Path(path)
         manifest = read_manifest(directory)
@@ -101,7 +103,7 @@ class Classifier:
             torch.set_num_threads(threads)
         backend: Backend
         if manifest.arch == "transformer":
-            backend = TransformerBackend(directory, max_length=manifest.max_length, device=device)
+            backend = TransformerBackend(directory, max_length=manifest.max_length, device=device, quantize=quantize)
         else:
             backend = TfidfBackend(directory)
         logger.info("loaded %s model %s from %s", manifest.arch, manifest.model_version, directory)

@@ -39,7 +39,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.migrate_on_start:
             await run_in_threadpool(upgrade_database, engine)
         classifier: Classifier = app.state.preloaded_classifier or await run_in_threadpool(
-            Classifier.load, settings.resolved_model_path, batch_size=settings.batch_size, threads=settings.threads)
+            Classifier.load, settings.resolved_model_path, batch_size=settings.batch_size, threads=settings.threads,
+            quantize=settings.quantize)
         batcher = MicroBatcher(classifier.predict, max_batch_size=settings.microbatch_max_size,
                                max_wait_ms=settings.microbatch_max_wait_ms, queue_size=settings.microbatch_queue_size,
                                enabled=settings.microbatch_enabled, retry_after=settings.retry_after_seconds,

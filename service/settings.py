@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     corpus_dir: Path = Field(default=PROJECT_ROOT / "data" / "corpus", description="labelled corpus")
     threads: int | None = Field(default=None, ge=1, description="torch threads for inference")
     batch_size: int = Field(default=64, ge=1, le=1024, description="maximum messages per forward pass")
+    quantize: bool = Field(default=False, description="int8 dynamic quantisation of the model's linear layers (CPU)")
 
     # --- HTTP server -------------------------------------------------------------------------
     host: str = Field(default="127.0.0.1", description="bind address of `ticketguard serve` (0.0.0.0 in Docker)")

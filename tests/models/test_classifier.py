@@ -127,3 +127,10 @@ def test_labels_in_another_order_are_reported_in_schema_order(tiny_artifact, tmp
     # output column i of the weights now means reordered[i]
     for i, name in enumerate(LABELS):
         assert swapped.scores[reordered[i]] == pytest.approx(original.scores[name], abs=1e-5)
+
+
+def test_int8_quantisation_keeps_scores_close(tiny_artifact, classifier):
+    quantized = Classifier.load(tiny_artifact, quantize=True)
+    for a, b in zip(quantized.predict(TEXTS), classifier.predict(TEXTS)):
+        assert a.label == b.label
+        assert a.scores == pytest.approx(b.scores, abs=0.05)
