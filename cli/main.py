@@ -9,6 +9,7 @@ from rich.logging import RichHandler
 
 from cli import data_commands, model_commands
 from cli import service_commands
+from cli import relabel_commands
 
 app = typer.Typer(
     name="ticketguard",
@@ -32,6 +33,7 @@ def _configure(verbose: bool = typer.Option(False, "--verbose", "-v", help="debu
 model_commands.register(app)
 app.add_typer(data_commands.app, name="data")
 service_commands.register(app)
+relabel_commands.register(app)
 
 
 def main() -> None:

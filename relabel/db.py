@@ -1,0 +1,124 @@
+"""Re-label the service's ``messages`` table in place, keeping each previous label in ``label_history``.
+
+Messages are read in keyset-paginated chunks (``id > last ORDER BY id LIMIT n``), only those not
+already labelled by the new model. Each chunk is one transaction: the history rows and the
+updated labels commit together or not at all, so a run stopped at any moment resumes by simply
+running again: committed messages now carry the new ``model_version`` and are skipped, the
+rest are labelled once. (The unique ``(message_id, new_model_version)`` of the history table
+guards the same invariant in the schema.)
+
+Messages without text (stored with ``store_text`` off) or with empty text cannot be
+re-labelled; they are reported as rejects and left untouched.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import Engine, bindparam, func, insert, select, update
+
+from models.classifier import MAX_CHARS, normalize_text
+from relabel.engine_local import LocalEngine
+from relabel.history import LabelHistory
+from relabel.readers import EMPTY_TEXT
+from relabel.summary import Summary
+from service.orm import Message
+
+logger = logging.getLogger(__name__)
+
+NO_TEXT = "no stored text"
+
+
+@dataclass(frozen=True)
+class DbRow:
+    id: int
+    text: str | None
+    lang: str | None
+    label: str
+    scores: dict[str, Any]
+    model_version: str
+
+
+def pending_count(engine: Engine, model_version: str) -> int:
+    """Messages not yet labelled by ``model_version`` (drives the progress bar)."""
+    with engine.connect() as connection:
+        return int(connection.scalar(select(func.count()).select_from(Message)
+                                     .where(Message.model_version != model_version)) or 0)
+
+
+def _pages(engine: Engine, model_version: str, chunk_rows: int) -> Iterator[list[DbRow]]:
+    messages = Message.__table__
+    query = (select(messages.c.id, messages.c.text, messages.c.lang, messages.c.label, messages.c.scores,
+                    messages.c.model_version)
+             .where(messages.c.id > bindparam("last"), messages.c.model_version != model_version)
+             .order_by(messages.c.id).limit(chunk_rows))
+    last = 0
+    while True:
+        with engine.connect() as connection:
+            page = [DbRow(*row) for row in connection.execute(query, {"last": last})]
+        if not page:
+            return
+        last = page[-1].id
+        yield page
+
+
+def _reason(row: DbRow) -> str | None:
+    if row.text is None:
+        return NO_TEXT
+    if not normalize_text(row.text[:MAX_CHARS]):
+        return EMPTY_TEXT
+    return None
+
+
+def relabel_database(engine: Engine, classifier: LocalEngine, *, chunk_rows: int = 1024,
+                     progress: Callable[[int], None] | None = None,
+                     rejects: Callable[[list[dict[str, Any]]], None] | None = None) -> Summary:
+    """Re-label every message not yet labelled by ``classifier``'s model.
+
+    Args:
+        engine: SQLAlchemy engine on the service database (schema at head, ``label_history`` included).
+        classifier: the local engine (one or several worker processes).
+        chunk_rows: messages per page and per transaction.
+        progress: called with the number of messages handled after each committed chunk.
+        rejects: called with the ``{"row", "id", "reason"}`` entries of each chunk.
+
+    Returns:
+        The run's summary (new labels, languages, old x new shift).
+    """
+    version = classifier.model_version
+    summary = Summary(model_version=version)
+    items = ((page, [row.text for row in page if _reason(row) is None])  # type: ignore[misc]
+             for page in _pages(engine, version, chunk_rows))
+    set_label = (update(Message.__table__).where(Message.__table__.c.id == bindparam("_id"))
+                 .values(label=bindparam("_label"), scores=bindparam("_scores"), flags=bindparam("_flags"),
+                         model_version=bindparam("_version")))
+    for page, predictions in classifier.classify(items):
+        it = iter(predictions)
+        now = datetime.now(timezone.utc)
+        updates, history, bad = [], [], []
+        for row in page:
+            reason = _reason(row)
+            if reason is not None:
+                summary.reject(reason)
+                bad.append({"row": row.id, "id": row.id, "reason": reason})
+                continue
+            p = next(it)
+            summary.add(new=p.label, lang=row.lang, old=row.label)
+            updates.append({"_id": row.id, "_label": p.label, "_scores": p.scores, "_flags": p.flags,
+                            "_version": version})
+            history.append({"message_id": row.id, "label": row.label, "scores": row.scores,
+                            "model_version": row.model_version, "new_label": p.label,
+                            "new_model_version": version, "relabelled_at": now})
+        with engine.begin() as connection:  # history and new labels commit together
+            if history:
+                connection.execute(insert(LabelHistory.__table__), history)
+                connection.execute(set_label, updates)
+        if rejects and bad:
+            rejects(bad)
+        if progress:
+            progress(len(page))
+    return summary

@@ -1,0 +1,40 @@
+"""The Ray engine (local Ray, actor pool) writes exactly what the local engine writes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from relabel.engine_local import LocalEngine
+from relabel.engine_ray import RayEngine
+from relabel.readers import Source
+from relabel.runner import RunPaths, relabel_file
+from tests.relabel.conftest import corpus_rows, write_jsonl
+
+
+def test_ray_output_equals_local_output(tmp_path: Path, tiny_artifact: Path, engine: LocalEngine) -> None:
+    rows = corpus_rows(150)
+    rows[40]["text"] = "   "
+    jsonl = write_jsonl(tmp_path / "in.jsonl", rows)
+    parquet = tmp_path / "in.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), parquet, row_group_size=64)
+
+    local_jsonl, local_parquet = tmp_path / "local.jsonl", tmp_path / "local.parquet"
+    relabel_file(Source(jsonl, "jsonl", chunk_rows=32), local_jsonl, engine)
+    relabel_file(Source(parquet, "parquet", chunk_rows=32), local_parquet, engine)
+
+    ray_engine = RayEngine(tiny_artifact, workers=2, cores=2)
+    try:
+        ray_jsonl, ray_parquet = tmp_path / "ray.jsonl", tmp_path / "ray.parquet"
+        relabel_file(Source(jsonl, "jsonl", chunk_rows=32), ray_jsonl, ray_engine)
+        relabel_file(Source(parquet, "parquet", chunk_rows=32), ray_parquet, ray_engine)
+    finally:
+        ray_engine.close()
+
+    assert ray_jsonl.read_bytes() == local_jsonl.read_bytes()
+    assert RunPaths.for_output(ray_jsonl).rejects.read_bytes() == RunPaths.for_output(local_jsonl).rejects.read_bytes()
+    assert RunPaths.for_output(ray_jsonl).summary.read_bytes() == RunPaths.for_output(local_jsonl).summary.read_bytes()
+    assert pq.read_table(ray_parquet).equals(pq.read_table(local_parquet))
+    assert sorted(p.name for p in ray_parquet.iterdir()) == sorted(p.name for p in local_parquet.iterdir())
