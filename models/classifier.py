@@ -65,14 +65,16 @@ class Classifier:
         calibration: Calibration,
         *,
         batch_size: int = 64,
+        max_batch_tokens: int = 2048,
     ) -> None:
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if batch_size < 1 or max_batch_tokens < 1:
+            raise ValueError(f"batch_size and max_batch_tokens must be >= 1, got {batch_size}, {max_batch_tokens}")
         self.backend = backend
         self.manifest = manifest
         self.labels = labels
         self.calibration = calibration
         self.batch_size = batch_size
+        self.max_batch_tokens = max_batch_tokens
         # outputs are reported in schema order whatever order the artifact stores them in
         self._order = [labels.index(name) for name in LABELS]
 
@@ -82,6 +84,7 @@ class Classifier:
         path: str | Path,
         *,
         batch_size: int = 64,
+        max_batch_tokens: int = 2048,
         threads: int | None = None,
         device: str = "cpu",
         quantize: bool = False,
@@ -91,6 +94,7 @@ class Classifier:
         Args:
             path: artifact directory written by ``ticketguard train``.
             batch_size: maximum messages per forward pass.
+            max_batch_tokens: maximum padded tokens (texts x longest text) per forward pass.
             threads: torch intra-op threads (``None`` keeps torch's default).
             device: torch device for transformer artifacts.
             quantize: int8 dynamic quantisation of a transformer's linear layers (CPU only).
@@ -107,7 +111,7 @@ class Classifier:
         else:
             backend = TfidfBackend(directory)
         logger.info("loaded %s model %s from %s", manifest.arch, manifest.model_version, directory)
-        return cls(backend, manifest, labels, calibration, batch_size=batch_size)
+        return cls(backend, manifest, labels, calibration, batch_size=batch_size, max_batch_tokens=max_batch_tokens)
 
     @property
     def model_version(self) -> str:
@@ -129,10 +133,17 @@ class Classifier:
             prepared.append(self.manifest.text_prefix + clean)
         lengths = self.backend.token_lengths(prepared) if prepared else []
         order = sorted(range(len(prepared)), key=lambda i: lengths[i])
-        return [
-            Batch(index=chunk, texts=[prepared[i] for i in chunk])
-            for chunk in (order[s : s + self.batch_size] for s in range(0, len(order), self.batch_size))
-        ]
+        # a batch is padded to its longest text: close it at batch_size texts or when padding
+        # it to the next (longer) text would exceed max_batch_tokens, so one long e-mail
+        # does not make 63 chat lines pay for 256 tokens each
+        chunks: list[list[int]] = []
+        for i in order:
+            fits = chunks and len(chunks[-1]) < self.batch_size
+            if fits and (len(chunks[-1]) + 1) * lengths[i] <= self.max_batch_tokens:
+                chunks[-1].append(i)
+            else:
+                chunks.append([i])
+        return [Batch(index=chunk, texts=[prepared[i] for i in chunk]) for chunk in chunks]
 
     def forward(self, batch: Batch) -> np.ndarray:
         """Raw logits for one batch, columns in schema (``LABELS``) order."""

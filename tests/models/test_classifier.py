@@ -134,3 +134,13 @@ def test_int8_quantisation_keeps_scores_close(tiny_artifact, classifier):
     for a, b in zip(quantized.predict(TEXTS), classifier.predict(TEXTS)):
         assert a.label == b.label
         assert a.scores == pytest.approx(b.scores, abs=0.05)
+
+
+def test_batches_respect_size_and_padded_token_budget(tiny_artifact):
+    clf = Classifier.load(tiny_artifact, batch_size=4, max_batch_tokens=60)
+    long_text = "word " * 40
+    batches = clf.preprocess(["hi"] * 6 + [long_text, long_text])
+    lengths = [len(b.texts) for b in batches]
+    assert sum(lengths) == 8 and max(lengths) <= 4
+    # the two long texts (about 43 tokens each) cannot share a 60-token batch with anything
+    assert [b.index for b in batches][-2:] == [[6], [7]]
