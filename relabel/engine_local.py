@@ -44,17 +44,20 @@ def available_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def default_workers(cores: int) -> int:
-    """One single-threaded worker per core (capped at :data:`MAX_DEFAULT_WORKERS`).
+#: torch threads per worker process in the default layout
+THREADS_PER_DEFAULT_WORKER = 4
 
-    Why processes rather than threads: tokenising, length bucketing, post-processing and output
-    shaping are single-threaded Python/Rust work that only more processes parallelise, and torch's
-    intra-op threads scale poorly on the small batches of CPU inference (and collapse when other
-    processes compete for the cores). ``benchmarks/bench_relabel.py`` prints both layouts
-    (1 x cores threads and cores x 1 thread) so the choice can be checked on the target machine;
-    ``--workers 1`` (or ``TICKETGUARD_RELABEL_WORKERS=1``) selects the single multi-threaded process.
+
+def default_workers(cores: int) -> int:
+    """One worker process per 4 cores (at least 1, at most :data:`MAX_DEFAULT_WORKERS`).
+
+    Measured with the default model on 2 cores (``benchmarks/bench_relabel.py``, 3,000 rows):
+    1 process x 2 threads 50.7 rows/s, 2 processes x 1 thread 44.8 rows/s (88%). Model compute
+    dominates, so on small machines one multi-threaded process wins; torch's intra-op threads
+    stop scaling at a few threads, so bigger machines get several 4-thread processes.
+    ``--workers N`` (or ``TICKETGUARD_RELABEL_WORKERS``) overrides the choice.
     """
-    return max(1, min(cores, MAX_DEFAULT_WORKERS))
+    return max(1, min(cores // THREADS_PER_DEFAULT_WORKER, MAX_DEFAULT_WORKERS))
 
 
 def threads_per_worker(workers: int, cores: int) -> int:

@@ -87,7 +87,7 @@ class Settings(BaseSettings):
     relabel_chunk_rows: int = Field(default=2048, ge=1, le=1_000_000,
                                     description="rows per committed chunk (checkpoint granularity)")
     relabel_workers: int | None = Field(default=None, ge=1, le=256,
-                                        description="worker processes / Ray actors; default: one per core")
+                                        description="worker processes / Ray actors; default: one per 4 cores, at least 1")
 
     # --- webhooks ----------------------------------------------------------------------------
     zendesk_webhook_secret: SecretStr | None = Field(default=None, description="Zendesk webhook signing secret")

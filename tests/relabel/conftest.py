@@ -38,3 +38,13 @@ def engine(tiny_artifact: Path) -> Iterator[LocalEngine]:
     """One in-process engine on the tiny model, shared by the tests (loading costs seconds)."""
     with LocalEngine(tiny_artifact, workers=1) as local:
         yield local
+
+
+def assert_same_rows(got: list[dict], expected: list[dict]) -> None:
+    """Same rows, labels and flags; scores may differ in the last digit between torch thread counts."""
+    assert len(got) == len(expected) > 0
+    for a, b in zip(got, expected):
+        assert {k: v for k, v in a.items() if k != "scores"} == {k: v for k, v in b.items() if k != "scores"}
+        scores_a = json.loads(a["scores"]) if isinstance(a["scores"], str) else a["scores"]
+        scores_b = json.loads(b["scores"]) if isinstance(b["scores"], str) else b["scores"]
+        assert scores_a == pytest.approx(scores_b, abs=2e-6)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import json
+
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -11,7 +13,7 @@ from relabel.engine_local import LocalEngine
 from relabel.engine_ray import RayEngine
 from relabel.readers import Source
 from relabel.runner import RunPaths, relabel_file
-from tests.relabel.conftest import corpus_rows, write_jsonl
+from tests.relabel.conftest import assert_same_rows, corpus_rows, write_jsonl
 
 
 def test_ray_output_equals_local_output(tmp_path: Path, tiny_artifact: Path, engine: LocalEngine) -> None:
@@ -33,8 +35,12 @@ def test_ray_output_equals_local_output(tmp_path: Path, tiny_artifact: Path, eng
     finally:
         ray_engine.close()
 
-    assert ray_jsonl.read_bytes() == local_jsonl.read_bytes()
+    # same rows, labels and flags; scores may differ in the last digit because the engines run
+    # torch with different thread counts (1 per actor vs 2 in-process)
+    assert_same_rows([json.loads(x) for x in ray_jsonl.read_text().splitlines()],
+                     [json.loads(x) for x in local_jsonl.read_text().splitlines()])
     assert RunPaths.for_output(ray_jsonl).rejects.read_bytes() == RunPaths.for_output(local_jsonl).rejects.read_bytes()
     assert RunPaths.for_output(ray_jsonl).summary.read_bytes() == RunPaths.for_output(local_jsonl).summary.read_bytes()
-    assert pq.read_table(ray_parquet).equals(pq.read_table(local_parquet))
+    assert_same_rows(pq.read_table(ray_parquet).to_pylist(), pq.read_table(local_parquet).to_pylist())
     assert sorted(p.name for p in ray_parquet.iterdir()) == sorted(p.name for p in local_parquet.iterdir())
+

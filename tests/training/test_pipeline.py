@@ -86,7 +86,7 @@ def test_fine_tuning_the_real_base_reduces_loss(tmp_path):
         for r in seed_rows(split_cycle=("train", "train", "train", "dev")):
             rows.append({**r, "id": f"{r['id']}-{i}", "text": f"{r['text']} (#{i})"})
     corpus = write_jsonl(tmp_path / "c.jsonl", rows)
-    config = TrainConfig(epochs=4, batch_size=16, learning_rate=2e-4, max_length=64, warmup_ratio=0.0,
+    config = TrainConfig(epochs=8, batch_size=16, learning_rate=2e-4, max_length=64, warmup_ratio=0.0,
                          freeze_layers=0, evals_per_epoch=1, patience=5)
     metrics = train(config, corpus, tmp_path / "model", cache_dir=tmp_path / "cache")
     first, last = metrics["fit"]["first_losses"], metrics["fit"]["last_losses"]
