@@ -133,16 +133,21 @@ class Classifier:
             prepared.append(self.manifest.text_prefix + clean)
         lengths = self.backend.token_lengths(prepared) if prepared else []
         order = sorted(range(len(prepared)), key=lambda i: lengths[i])
-        # a batch is padded to its longest text: close it at batch_size texts or when padding
-        # it to the next (longer) text would exceed max_batch_tokens, so one long e-mail
-        # does not make 63 chat lines pay for 256 tokens each
+        # a batch is padded to its longest text: close it at batch_size texts, when padding it to
+        # the next (longer) text would exceed max_batch_tokens (so one long e-mail does not make
+        # 63 chat lines pay for 256 tokens each), or when more than half of it would be padding,
+        # since on CPU padded tokens cost as much as real ones
         chunks: list[list[int]] = []
+        real_tokens = 0
         for i in order:
-            fits = chunks and len(chunks[-1]) < self.batch_size
-            if fits and (len(chunks[-1]) + 1) * lengths[i] <= self.max_batch_tokens:
+            padded = (len(chunks[-1]) + 1) * lengths[i] if chunks else 0
+            if (chunks and len(chunks[-1]) < self.batch_size and padded <= self.max_batch_tokens
+                    and 2 * (real_tokens + lengths[i]) >= padded):
                 chunks[-1].append(i)
+                real_tokens += lengths[i]
             else:
                 chunks.append([i])
+                real_tokens = lengths[i]
         return [Batch(index=chunk, texts=[prepared[i] for i in chunk]) for chunk in chunks]
 
     def forward(self, batch: Batch) -> np.ndarray:
