@@ -30,15 +30,18 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(code=2)
 
 
+def _default_model() -> Path:
+    """The default model directory, trained from the configured corpus first if missing."""
+    settings = get_settings()
+    return ensure_default_model(settings.default_model_dir, settings.corpus_dir, settings.cache_dir,
+                                threads=settings.threads)
+
+
 def resolve_model(model: Path | None) -> Path:
     """The given artifact, or the default model (built on first use)."""
     if model is not None:
         return model
-    settings = get_settings()
-    if settings.model_path is not None:
-        return settings.model_path
-    return ensure_default_model(settings.default_model_dir, settings.corpus_dir, settings.cache_dir,
-                                threads=settings.threads)
+    return get_settings().model_path or _default_model()
 
 
 def base() -> None:
@@ -52,10 +55,8 @@ def base() -> None:
 
 def build() -> None:
     """Build the default model (base conversion + fine-tuning on data/corpus) if missing; print its path."""
-    settings = get_settings()
     try:
-        path = ensure_default_model(settings.default_model_dir, settings.corpus_dir, settings.cache_dir,
-                                    threads=settings.threads)
+        path = _default_model()
     except TicketGuardError as err:
         raise fail(str(err)) from err
     console.print(str(path))
