@@ -19,13 +19,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from models.base import build_base_model
-from models.classifier import Classifier
-from service.settings import get_settings
-from training.config import TrainConfig
-from training.corpus import load_corpus
-from training.evaluate import evaluate_rows
-from training.pipeline import train
+from ticketguard.models.base import build_base_model
+from ticketguard.models.classifier import Classifier
+from ticketguard.service.settings import get_settings
+from ticketguard.training.config import TrainConfig
+from ticketguard.training.corpus import load_corpus
+from ticketguard.training.evaluate import evaluate_rows
+from ticketguard.training.pipeline import train
 
 app = typer.Typer(no_args_is_help=True)
 console = Console()

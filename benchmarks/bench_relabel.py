@@ -25,9 +25,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from relabel.engine_local import LocalEngine, available_cores  # noqa: E402
-from relabel.readers import Source  # noqa: E402
-from relabel.runner import relabel_file  # noqa: E402
+from ticketguard.relabel.engine_local import LocalEngine, available_cores  # noqa: E402
+from ticketguard.relabel.readers import Source  # noqa: E402
+from ticketguard.relabel.runner import relabel_file  # noqa: E402
 
 logger = logging.getLogger("bench_relabel")
 
@@ -88,7 +88,7 @@ def throughput(model: Path, archive: Path, work: Path, *, repeats: int, chunk_ro
         print(f"{name:<36} {statistics.median(rates):>9.1f} rows/s  (median of {len(rates)}: "
               f"{', '.join(f'{r:.1f}' for r in rates)})", flush=True)
     if ray:
-        from relabel.engine_ray import RayEngine
+        from ticketguard.relabel.engine_ray import RayEngine
 
         engine = RayEngine(model, workers=cores, cores=cores)
         try:
@@ -102,7 +102,7 @@ def throughput(model: Path, archive: Path, work: Path, *, repeats: int, chunk_ro
 def peak_memory(model: Path, rows: int, work: Path, workers: int) -> None:
     """Peak RSS of a CLI run (process tree) streaming ``rows`` rows: it should not grow with ``rows``."""
     big = make_archive(work / "big.jsonl", rows)
-    command = [sys.executable, "-m", "cli.main", "relabel", str(big), "-o", str(work / "big.out.jsonl"),
+    command = [sys.executable, "-m", "ticketguard.cli.main", "relabel", str(big), "-o", str(work / "big.out.jsonl"),
                "--model", str(model), "--workers", str(workers), "--no-resume"]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                env={**os.environ, "PYTHONPATH": str(ROOT)})
@@ -142,7 +142,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     if args.model is None:
-        from cli.model_commands import resolve_model
+        from ticketguard.cli.model_commands import resolve_model
 
         args.model = resolve_model(None)
     with tempfile.TemporaryDirectory(prefix="bench-relabel-") as tmp:

@@ -85,7 +85,7 @@ class Result:
 
 def in_process(model: Path, texts: list[str], batch_size: int, seconds: float) -> tuple[float, float]:
     """Messages/s of ``Classifier.predict`` on batches of ``batch_size`` and on single messages."""
-    from models.classifier import Classifier
+    from ticketguard.models.classifier import Classifier
 
     classifier = Classifier.load(model, batch_size=batch_size)
     classifier.predict(texts[:batch_size])  # warm-up
@@ -115,7 +115,7 @@ class Server:
         self.process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> Server:
-        command = [sys.executable, "-m", "uvicorn", "--factory", "service.app:create_app", "--host", "127.0.0.1",
+        command = [sys.executable, "-m", "uvicorn", "--factory", "ticketguard.service.app:create_app", "--host", "127.0.0.1",
                    "--port", str(self.port), "--log-level", "warning", "--no-access-log"]
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
@@ -183,7 +183,7 @@ def main() -> None:
     args = parser.parse_args()
 
     if args.model is None:
-        from cli.model_commands import resolve_model
+        from ticketguard.cli.model_commands import resolve_model
 
         args.model = resolve_model(None)
     texts = load_texts(args.texts)

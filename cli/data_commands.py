@@ -12,13 +12,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from models.errors import TicketGuardError
-from models.labels import LABELS
-from service.settings import get_settings
-from training.agreement import agreement, blind_sample, read_second_pass
-from training.corpus import corpus_files, load_corpus, read_rows
-from training.datacheck import CORPUS_TARGETS, check_corpus
-from training.splits import assign_splits
+from ticketguard.models.errors import TicketGuardError
+from ticketguard.models.labels import LABELS
+from ticketguard.service.settings import get_settings
+from ticketguard.training.agreement import agreement, blind_sample, read_second_pass
+from ticketguard.training.corpus import corpus_files, load_corpus, read_rows
+from ticketguard.training.datacheck import CORPUS_TARGETS, check_corpus
+from ticketguard.training.splits import assign_splits
 
 app = typer.Typer(help="Corpus tools.", no_args_is_help=True)
 console = Console()

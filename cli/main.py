@@ -7,7 +7,7 @@ import logging
 import typer
 from rich.logging import RichHandler
 
-from cli import data_commands, model_commands, relabel_commands, service_commands
+from ticketguard.cli import data_commands, model_commands, relabel_commands, service_commands
 
 app = typer.Typer(
     name="ticketguard",

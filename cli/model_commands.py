@@ -11,15 +11,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from models.base import EMBEDDED_BASE, build_base_model
-from models.classifier import Classifier
-from models.errors import TicketGuardError
-from service.settings import get_settings
-from training.config import TrainConfig
-from training.corpus import load_corpus
-from training.default_model import ensure_default_model
-from training.evaluate import evaluate
-from training.pipeline import train
+from ticketguard.models.base import EMBEDDED_BASE, build_base_model
+from ticketguard.models.classifier import Classifier
+from ticketguard.models.errors import TicketGuardError
+from ticketguard.service.settings import get_settings
+from ticketguard.training.config import TrainConfig
+from ticketguard.training.corpus import load_corpus
+from ticketguard.training.default_model import ensure_default_model
+from ticketguard.training.evaluate import evaluate
+from ticketguard.training.pipeline import train
 
 console = Console()
 err_console = Console(stderr=True)

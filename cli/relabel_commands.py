@@ -10,11 +10,11 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn, TimeRemainingColumn
 from rich.text import Text
 
-from cli.model_commands import resolve_model
-from models.errors import TicketGuardError
-from relabel.readers import Columns, Source, detect_format, input_size
-from relabel.summary import Summary
-from service.settings import get_settings
+from ticketguard.cli.model_commands import resolve_model
+from ticketguard.models.errors import TicketGuardError
+from ticketguard.relabel.readers import Columns, Source, detect_format, input_size
+from ticketguard.relabel.summary import Summary
+from ticketguard.service.settings import get_settings
 
 console = Console(stderr=True)
 
@@ -86,15 +86,15 @@ def relabel(
 
 def _relabel_file(source: Source, output: Path, model_path: Path, *, engine: str, workers: int | None,
                   batch_size: int, resume: bool, ray_address: str | None) -> Summary:
-    from relabel.runner import RunPaths, relabel_file
+    from ticketguard.relabel.runner import RunPaths, relabel_file
 
     labeller: Any
     if engine == "ray":
-        from relabel.engine_ray import RayEngine
+        from ticketguard.relabel.engine_ray import RayEngine
 
         labeller = RayEngine(model_path, workers=workers, batch_size=batch_size, address=ray_address)
     else:
-        from relabel.engine_local import LocalEngine
+        from ticketguard.relabel.engine_local import LocalEngine
 
         labeller = LocalEngine(model_path, workers=workers, batch_size=batch_size)
     total = input_size(source.path, source.fmt)
@@ -117,11 +117,11 @@ def _relabel_file(source: Source, output: Path, model_path: Path, *, engine: str
 
 def _relabel_db(url: str, model_path: Path, output: Path | None, *, workers: int | None, batch_size: int,
                 chunk_rows: int) -> Summary:
-    from relabel.db import pending_count, relabel_database
-    from relabel.engine_local import LocalEngine
-    from relabel.runner import RunPaths
-    from relabel.writers import RejectsWriter
-    from service.db import make_engine, upgrade_database
+    from ticketguard.relabel.db import pending_count, relabel_database
+    from ticketguard.relabel.engine_local import LocalEngine
+    from ticketguard.relabel.runner import RunPaths
+    from ticketguard.relabel.writers import RejectsWriter
+    from ticketguard.service.db import make_engine, upgrade_database
 
     engine = make_engine(url)
     upgrade_database(engine)  # creates label_history on databases migrated before it existed

@@ -11,9 +11,9 @@ import typer
 from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
-from cli.model_commands import fail, resolve_model
-from models.errors import TicketGuardError
-from service.settings import get_settings
+from ticketguard.cli.model_commands import fail, resolve_model
+from ticketguard.models.errors import TicketGuardError
+from ticketguard.service.settings import get_settings
 
 console = Console(stderr=True)
 feedback_app = typer.Typer(help="Agent corrections.", no_args_is_help=True)
@@ -28,9 +28,9 @@ def serve(
     """Serve the classification API, helpdesk webhooks, /metrics and /docs with uvicorn."""
     import uvicorn
 
-    from service.app import create_app
-    from service.db import make_engine, upgrade_database
-    from service.log import configure_logging
+    from ticketguard.service.app import create_app
+    from ticketguard.service.db import make_engine, upgrade_database
+    from ticketguard.service.log import configure_logging
 
     base = get_settings()
     try:
@@ -49,7 +49,7 @@ def serve(
     # worker processes are spawned fresh and build their settings from the environment,
     # so the resolved model path travels to them that way
     os.environ["TICKETGUARD_MODEL_PATH"] = str(model_path)
-    uvicorn.run("service.app:create_app", factory=True, host=host, port=port, workers=workers,
+    uvicorn.run("ticketguard.service.app:create_app", factory=True, host=host, port=port, workers=workers,
                 log_config=None, access_log=False)
 
 
@@ -61,9 +61,9 @@ def export(
     """Write agent corrections as corpus-format JSONL (split=train, source=feedback:<agent>)."""
     from sqlalchemy.orm import Session
 
-    from service.db import make_engine
-    from service.export import ExportReport, correction_rows
-    from training.corpus import CorpusRow
+    from ticketguard.service.db import make_engine
+    from ticketguard.service.export import ExportReport, correction_rows
+    from ticketguard.training.corpus import CorpusRow
 
     engine = make_engine(database_url or get_settings().database_url)
     report = ExportReport()

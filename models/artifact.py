@@ -19,8 +19,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from models.errors import ArtifactError
-from models.labels import LABELS
+from ticketguard.models.errors import ArtifactError
+from ticketguard.models.labels import LABELS
 
 MANIFEST = "ticketguard.json"
 LABELS_FILE = "labels.json"

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-from models.errors import ArtifactError
+from ticketguard.models.errors import ArtifactError
 
 TFIDF_FILE = "tfidf.joblib"
 

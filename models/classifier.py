@@ -19,12 +19,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from models.artifact import Calibration, Manifest, read_calibration, read_labels, read_manifest
-from models.backends import Backend, TfidfBackend, TransformerBackend
-from models.calibration import apply_temperature
-from models.errors import InvalidInputError
-from models.labels import LABELS
-from models.prediction import Prediction
+from ticketguard.models.artifact import Calibration, Manifest, read_calibration, read_labels, read_manifest
+from ticketguard.models.backends import Backend, TfidfBackend, TransformerBackend
+from ticketguard.models.calibration import apply_temperature
+from ticketguard.models.errors import InvalidInputError
+from ticketguard.models.labels import LABELS
+from ticketguard.models.prediction import Prediction
 
 logger = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models.errors import BaseModelError
+from ticketguard.models.errors import BaseModelError
 
 MAGIC = b"E5S1"
 Q4_BLOCK = 32

@@ -13,9 +13,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from models.errors import InvalidInputError
-from relabel.readers import Position
-from relabel.writers import atomic_write_bytes
+from ticketguard.models.errors import InvalidInputError
+from ticketguard.relabel.readers import Position
+from ticketguard.relabel.writers import atomic_write_bytes
 
 VERSION = 1
 _HEAD_BYTES = 1 << 16

@@ -21,12 +21,12 @@ from typing import Any
 
 from sqlalchemy import Engine, bindparam, func, insert, select, update
 
-from models.classifier import MAX_CHARS, normalize_text
-from relabel.engine_local import LocalEngine
-from relabel.history import LabelHistory
-from relabel.readers import EMPTY_TEXT
-from relabel.summary import Summary
-from service.orm import Message
+from ticketguard.models.classifier import MAX_CHARS, normalize_text
+from ticketguard.relabel.engine_local import LocalEngine
+from ticketguard.relabel.history import LabelHistory
+from ticketguard.relabel.readers import EMPTY_TEXT
+from ticketguard.relabel.summary import Summary
+from ticketguard.service.orm import Message
 
 logger = logging.getLogger(__name__)
 

@@ -22,10 +22,10 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
-from models.artifact import read_manifest
-from models.classifier import Classifier
-from models.prediction import Prediction
-from relabel.readers import Position, Record, Source
+from ticketguard.models.artifact import read_manifest
+from ticketguard.models.classifier import Classifier
+from ticketguard.models.prediction import Prediction
+from ticketguard.relabel.readers import Position, Record, Source
 
 logger = logging.getLogger(__name__)
 

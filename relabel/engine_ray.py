@@ -25,10 +25,10 @@ from typing import Any
 
 import pyarrow as pa
 
-from models.artifact import read_manifest
-from models.classifier import Classifier
-from relabel.engine_local import Labelled, available_cores, default_workers, threads_per_worker
-from relabel.readers import Columns, Position, Record, Source, parquet_row_groups
+from ticketguard.models.artifact import read_manifest
+from ticketguard.models.classifier import Classifier
+from ticketguard.relabel.engine_local import Labelled, available_cores, default_workers, threads_per_worker
+from ticketguard.relabel.readers import Columns, Position, Record, Source, parquet_row_groups
 
 logger = logging.getLogger(__name__)
 

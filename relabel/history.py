@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.orm import Base, UTCDateTime, utcnow
+from ticketguard.service.orm import Base, UTCDateTime, utcnow
 
 
 class LabelHistory(Base):

@@ -23,8 +23,8 @@ from typing import Any, Literal
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from models.classifier import MAX_CHARS, normalize_text
-from models.errors import InvalidInputError
+from ticketguard.models.classifier import MAX_CHARS, normalize_text
+from ticketguard.models.errors import InvalidInputError
 
 Format = Literal["jsonl", "csv", "parquet"]
 FORMATS: tuple[Format, ...] = ("jsonl", "csv", "parquet")

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from models.errors import InvalidInputError
-from relabel.checkpoint import Checkpoint, fingerprint
-from relabel.engine_local import Labelled
-from relabel.readers import Format, Position, Source, detect_format
-from relabel.summary import Summary
-from relabel.writers import RejectsWriter, labelled_row, open_writer
+from ticketguard.models.errors import InvalidInputError
+from ticketguard.relabel.checkpoint import Checkpoint, fingerprint
+from ticketguard.relabel.engine_local import Labelled
+from ticketguard.relabel.readers import Format, Position, Source, detect_format
+from ticketguard.relabel.summary import Summary
+from ticketguard.relabel.writers import RejectsWriter, labelled_row, open_writer
 
 logger = logging.getLogger(__name__)
 

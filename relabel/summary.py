@@ -12,8 +12,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from models.labels import LABELS
-from relabel.writers import atomic_write_bytes
+from ticketguard.models.labels import LABELS
+from ticketguard.relabel.writers import atomic_write_bytes
 
 UNKNOWN_LANG = "unknown"
 

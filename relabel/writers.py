@@ -27,8 +27,8 @@ from typing import Any, Protocol
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from models.prediction import Prediction
-from relabel.readers import Format
+from ticketguard.models.prediction import Prediction
+from ticketguard.relabel.readers import Format
 
 #: columns every output row gains; an input column of the same name is kept as ``previous_<name>``
 NEW_COLUMNS = ("label", "scores", "flags", "model_version")
@@ -132,7 +132,7 @@ class AppendWriter:
 
 
 def _scores_type() -> pa.DataType:
-    from models.labels import LABELS
+    from ticketguard.models.labels import LABELS
 
     return pa.struct([(name, pa.float64()) for name in LABELS])
 

@@ -15,14 +15,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from models.classifier import Classifier
-from service.batching import MicroBatcher
-from service.db import make_engine, make_session_factory, upgrade_database
-from service.errors import install_error_handlers
-from service.metrics import Metrics
-from service.middleware import BodyLimitMiddleware, RequestContextMiddleware
-from service.routes import classify, messages, ops, webhooks
-from service.settings import Settings, get_settings
+from ticketguard.models.classifier import Classifier
+from ticketguard.service.batching import MicroBatcher
+from ticketguard.service.db import make_engine, make_session_factory, upgrade_database
+from ticketguard.service.errors import install_error_handlers
+from ticketguard.service.metrics import Metrics
+from ticketguard.service.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from ticketguard.service.routes import classify, messages, ops, webhooks
+from ticketguard.service.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 

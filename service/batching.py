@@ -20,10 +20,10 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from models.errors import InvalidInputError
-from models.prediction import Prediction
-from service.errors import NotReadyError, OverloadedError
-from service.metrics import Metrics
+from ticketguard.models.errors import InvalidInputError
+from ticketguard.models.prediction import Prediction
+from ticketguard.service.errors import NotReadyError, OverloadedError
+from ticketguard.service.metrics import Metrics
 
 logger = logging.getLogger(__name__)
 

@@ -8,14 +8,14 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from models.prediction import Prediction
-from service import repository
-from service.batching import MicroBatcher
-from service.errors import LimitError
-from service.metrics import Metrics
-from service.orm import Message
-from service.schemas import TicketIn, normalize_lang
-from service.settings import Settings
+from ticketguard.models.prediction import Prediction
+from ticketguard.service import repository
+from ticketguard.service.batching import MicroBatcher
+from ticketguard.service.errors import LimitError
+from ticketguard.service.metrics import Metrics
+from ticketguard.service.orm import Message
+from ticketguard.service.schemas import TicketIn, normalize_lang
+from ticketguard.service.settings import Settings
 
 
 def enforce_limits(tickets: Sequence[TicketIn], settings: Settings) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.errors import NotReadyError
+from ticketguard.service.errors import NotReadyError
 
 logger = logging.getLogger(__name__)
 

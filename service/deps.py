@@ -10,11 +10,11 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader
 from sqlalchemy.orm import Session, sessionmaker
 
-from models.classifier import Classifier
-from service.batching import MicroBatcher
-from service.errors import AuthenticationError, NotReadyError
-from service.metrics import Metrics
-from service.settings import Settings, get_settings
+from ticketguard.models.classifier import Classifier
+from ticketguard.service.batching import MicroBatcher
+from ticketguard.service.errors import AuthenticationError, NotReadyError
+from ticketguard.service.metrics import Metrics
+from ticketguard.service.settings import Settings, get_settings
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 

@@ -18,8 +18,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from models.errors import InvalidInputError, TicketGuardError
-from service.log import current_request_id
+from ticketguard.models.errors import InvalidInputError, TicketGuardError
+from ticketguard.service.log import current_request_id
 
 logger = logging.getLogger(__name__)
 

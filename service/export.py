@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from service import repository
-from service.schemas import normalize_lang
+from ticketguard.service import repository
+from ticketguard.service.schemas import normalize_lang
 
 #: the corpus format's bounds (training.corpus); service/ does not import training/
 CORPUS_MIN_CHARS, CORPUS_MAX_CHARS = 2, 4000

@@ -9,9 +9,9 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.errors import error_response
-from service.log import reset_request_id, set_request_id
-from service.metrics import Metrics
+from ticketguard.service.errors import error_response
+from ticketguard.service.log import reset_request_id, set_request_id
+from ticketguard.service.metrics import Metrics
 
 logger = logging.getLogger("ticketguard.access")
 

@@ -11,9 +11,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from models.prediction import Prediction
-from service.errors import NotFoundError
-from service.orm import Feedback, Message, utcnow
+from ticketguard.models.prediction import Prediction
+from ticketguard.service.errors import NotFoundError
+from ticketguard.service.orm import Feedback, Message, utcnow
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, StrictStr, Tag, field_validator
 
-from models.classifier import normalize_text
-from models.labels import Label
-from service.settings import HARD_MAX_BATCH_ITEMS, HARD_MAX_TEXT_CHARS
+from ticketguard.models.classifier import normalize_text
+from ticketguard.models.labels import Label
+from ticketguard.service.settings import HARD_MAX_BATCH_ITEMS, HARD_MAX_TEXT_CHARS
 
 _LANG_TAG = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*$")
 _CORPUS_LANG = re.compile(r"^(?:[a-z]{2}|zh-Hans|zh-Hant)$")

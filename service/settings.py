@@ -14,7 +14,8 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from ticketguard.data import CORPUS_DIR
+
 
 #: the classifier truncates beyond this many characters, so no request may carry more per message
 HARD_MAX_TEXT_CHARS = 20_000
@@ -51,7 +52,7 @@ class Settings(BaseSettings):
     # --- model -------------------------------------------------------------------------------
     cache_dir: Path = Field(default_factory=_default_cache_dir, description="base model and default model cache")
     model_path: Path | None = Field(default=None, description="artifact to serve; default: the built default model")
-    corpus_dir: Path = Field(default=PROJECT_ROOT / "data" / "corpus", description="labelled corpus")
+    corpus_dir: Path = Field(default=CORPUS_DIR, description="labelled corpus")
     threads: int | None = Field(default=None, ge=1, description="torch threads for inference")
     batch_size: int = Field(default=64, ge=1, le=1024, description="maximum messages per forward pass")
     quantize: bool = Field(default=False, description="int8 dynamic quantisation of the model's linear layers (CPU)")

@@ -9,9 +9,9 @@ import pytest
 import torch
 from transformers import BertConfig, BertForSequenceClassification
 
-from models.artifact import Calibration, Manifest, write_artifact_metadata
-from models.base import embedded_tokenizer_file, write_tokenizer
-from models.labels import ID2LABEL, LABEL2ID, LABELS
+from ticketguard.models.artifact import Calibration, Manifest, write_artifact_metadata
+from ticketguard.models.base import embedded_tokenizer_file, write_tokenizer
+from ticketguard.models.labels import ID2LABEL, LABEL2ID, LABELS
 
 # A few hand-written rows per label and language, enough to exercise every code path.
 SEED_ROWS = {

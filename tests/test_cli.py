@@ -5,7 +5,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from cli.main import app
+from ticketguard.cli.main import app
 from tests.conftest import seed_rows, write_jsonl
 
 runner = CliRunner()

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from sklearn.metrics import cohen_kappa_score
 
-from models.errors import DataError
-from models.labels import LABELS
-from training.corpus import CorpusRow
+from ticketguard.models.errors import DataError
+from ticketguard.models.labels import LABELS
+from ticketguard.training.corpus import CorpusRow
 
 
 def blind_sample(rows: Sequence[CorpusRow], *, fraction: float = 0.1, seed: int = 7) -> list[dict]:

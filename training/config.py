@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from models.base import EMBEDDED_BASE
+from ticketguard.models.base import EMBEDDED_BASE
 
 
 @dataclass

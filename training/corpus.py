@@ -16,8 +16,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from models.errors import DataError
-from models.labels import LABELS
+from ticketguard.models.errors import DataError
+from ticketguard.models.labels import LABELS
 
 SPLITS = ("train", "dev", "test")
 TAGS = frozenset(

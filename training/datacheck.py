@@ -6,10 +6,10 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from models.errors import DataError
-from models.labels import LABELS
-from training.corpus import CorpusRow, corpus_files, read_rows
-from training.dedup import near_duplicates
+from ticketguard.models.errors import DataError
+from ticketguard.models.labels import LABELS
+from ticketguard.training.corpus import CorpusRow, corpus_files, read_rows
+from ticketguard.training.dedup import near_duplicates
 
 #: within one language, at most this share of rows may have a near-duplicate
 MAX_DUPLICATE_ROW_SHARE = 0.01

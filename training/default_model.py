@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from models.artifact import MANIFEST
-from training.config import TrainConfig
-from training.pipeline import train
+from ticketguard.models.artifact import MANIFEST
+from ticketguard.training.config import TrainConfig
+from ticketguard.training.pipeline import train
 
 logger = logging.getLogger(__name__)
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import numpy as np
 
-from models.artifact import write_json
-from models.classifier import Classifier
-from models.labels import LABEL2ID, LABELS
-from training.corpus import CorpusRow
-from training.metrics import compute_metrics
-from training.report import plot_confusion, render_report
+from ticketguard.models.artifact import write_json
+from ticketguard.models.classifier import Classifier
+from ticketguard.models.labels import LABEL2ID, LABELS
+from ticketguard.training.corpus import CorpusRow
+from ticketguard.training.metrics import compute_metrics
+from ticketguard.training.report import plot_confusion, render_report
 
 
 def evaluate_rows(classifier: Classifier, rows: Sequence[CorpusRow]) -> dict:

@@ -10,11 +10,11 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
-from models.backends import TFIDF_FILE
-from models.classifier import normalize_text
-from models.labels import LABELS
-from training.config import TrainConfig
-from training.corpus import CorpusRow
+from ticketguard.models.backends import TFIDF_FILE
+from ticketguard.models.classifier import normalize_text
+from ticketguard.models.labels import LABELS
+from ticketguard.training.config import TrainConfig
+from ticketguard.training.corpus import CorpusRow
 
 
 def fit_tfidf(config: TrainConfig, train_rows: Sequence[CorpusRow], out_dir: Path) -> Pipeline:

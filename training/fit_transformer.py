@@ -17,11 +17,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sklearn.metrics import f1_score
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
 
-from models.base import resolve_base_model
-from models.classifier import normalize_text
-from models.labels import ID2LABEL, LABEL2ID, LABELS
-from training.config import TrainConfig
-from training.corpus import CorpusRow
+from ticketguard.models.base import resolve_base_model
+from ticketguard.models.classifier import normalize_text
+from ticketguard.models.labels import ID2LABEL, LABEL2ID, LABELS
+from ticketguard.training.config import TrainConfig
+from ticketguard.training.corpus import CorpusRow
 
 logger = logging.getLogger(__name__)
 

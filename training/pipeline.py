@@ -12,17 +12,17 @@ from pathlib import Path
 
 import numpy as np
 
-from models.artifact import METRICS_FILE, Calibration, Manifest, write_artifact_metadata, write_json
-from models.calibration import FlagThresholds, TemperatureScaler
-from models.classifier import Classifier
-from models.errors import DataError
-from models.labels import LABEL2ID, LABELS
-from training.config import TrainConfig
-from training.corpus import CorpusRow, corpus_hash, load_corpus
-from training.evaluate import evaluate_rows
-from training.fit_tfidf import fit_tfidf
-from training.fit_transformer import fit_transformer
-from training.model_card import render_model_card
+from ticketguard.models.artifact import METRICS_FILE, Calibration, Manifest, write_artifact_metadata, write_json
+from ticketguard.models.calibration import FlagThresholds, TemperatureScaler
+from ticketguard.models.classifier import Classifier
+from ticketguard.models.errors import DataError
+from ticketguard.models.labels import LABEL2ID, LABELS
+from ticketguard.training.config import TrainConfig
+from ticketguard.training.corpus import CorpusRow, corpus_hash, load_corpus
+from ticketguard.training.evaluate import evaluate_rows
+from ticketguard.training.fit_tfidf import fit_tfidf
+from ticketguard.training.fit_transformer import fit_transformer
+from ticketguard.training.model_card import render_model_card
 
 logger = logging.getLogger(__name__)
 FLAGGED_LABELS = ("threat", "abuse", "manipulation", "complaint")

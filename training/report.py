@@ -9,7 +9,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (backend must be chosen first)
 
-from models.labels import LABELS  # noqa: E402
+from ticketguard.models.labels import LABELS  # noqa: E402
 
 
 def plot_confusion(metrics: dict, path: Path, *, title: str = "") -> None:

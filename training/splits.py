@@ -6,7 +6,7 @@ import random
 from collections import defaultdict
 from collections.abc import Sequence
 
-from training.corpus import CorpusRow
+from ticketguard.training.corpus import CorpusRow
 
 DEFAULT_FRACTIONS = {"train": 0.8, "dev": 0.1, "test": 0.1}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from service.orm import Base
+from ticketguard.service.orm import Base
 
 config = context.config
 target_metadata = Base.metadata
@@ -29,7 +29,7 @@ def _url() -> str:
     url = config.get_main_option("sqlalchemy.url")
     if url:
         return url
-    from service.settings import get_settings
+    from ticketguard.service.settings import get_settings
 
     return get_settings().database_url
 
@@ -39,7 +39,7 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    from service.db import make_engine
+    from ticketguard.service.db import make_engine
 
     engine = make_engine(_url())
     with engine.begin() as conn:

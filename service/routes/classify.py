@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body
 
-from service.classify import enforce_limits, predict
-from service.deps import ApiKeyDep, BatcherDep, ClassifierDep, MetricsDep, SettingsDep
-from service.schemas import BatchIn, BatchOut, ClassificationOut, ClassifyRequest
+from ticketguard.service.classify import enforce_limits, predict
+from ticketguard.service.deps import ApiKeyDep, BatcherDep, ClassifierDep, MetricsDep, SettingsDep
+from ticketguard.service.schemas import BatchIn, BatchOut, ClassificationOut, ClassifyRequest
 
 router = APIRouter(prefix="/v1", tags=["classify"], dependencies=[ApiKeyDep])
 

@@ -9,12 +9,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from models.labels import Label
-from service import repository
-from service.deps import ApiKeyDep, SessionDep
-from service.errors import ServiceError
-from service.orm import Message
-from service.schemas import FeedbackIn, FeedbackOut, MessageOut, MessagePage
+from ticketguard.models.labels import Label
+from ticketguard.service import repository
+from ticketguard.service.deps import ApiKeyDep, SessionDep
+from ticketguard.service.errors import ServiceError
+from ticketguard.service.orm import Message
+from ticketguard.service.schemas import FeedbackIn, FeedbackOut, MessageOut, MessagePage
 
 router = APIRouter(prefix="/v1/messages", tags=["messages"], dependencies=[ApiKeyDep])
 

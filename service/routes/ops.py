@@ -6,9 +6,9 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from service.db import check_database
-from service.errors import NotReadyError
-from service.schemas import Health
+from ticketguard.service.db import check_database
+from ticketguard.service.errors import NotReadyError
+from ticketguard.service.schemas import Health
 
 router = APIRouter(tags=["operations"])
 

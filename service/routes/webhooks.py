@@ -9,13 +9,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from service.classify import enforce_limits, ingest
-from service.deps import BatcherDep, ClassifierDep, MetricsDep, SessionFactoryDep, SettingsDep
-from service.errors import ProviderDisabledError
-from service.routes.messages import to_out
-from service.schemas import TicketIn, WebhookOut
-from service.webhooks import Challenge, Ignored, get_provider
-from service.webhooks.base import load_json
+from ticketguard.service.classify import enforce_limits, ingest
+from ticketguard.service.deps import BatcherDep, ClassifierDep, MetricsDep, SessionFactoryDep, SettingsDep
+from ticketguard.service.errors import ProviderDisabledError
+from ticketguard.service.routes.messages import to_out
+from ticketguard.service.schemas import TicketIn, WebhookOut
+from ticketguard.service.webhooks import Challenge, Ignored, get_provider
+from ticketguard.service.webhooks.base import load_json
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from service.errors import UnknownProviderError
-from service.settings import WEBHOOK_PROVIDERS, Settings
-from service.webhooks.base import Challenge, Ignored, Parsed, Provider, WebhookEvent
-from service.webhooks.freshdesk import Freshdesk
-from service.webhooks.front import Front
-from service.webhooks.generic import Generic
-from service.webhooks.intercom import Intercom
-from service.webhooks.zendesk import Zendesk
+from ticketguard.service.errors import UnknownProviderError
+from ticketguard.service.settings import WEBHOOK_PROVIDERS, Settings
+from ticketguard.service.webhooks.base import Challenge, Ignored, Parsed, Provider, WebhookEvent
+from ticketguard.service.webhooks.freshdesk import Freshdesk
+from ticketguard.service.webhooks.front import Front
+from ticketguard.service.webhooks.generic import Generic
+from ticketguard.service.webhooks.intercom import Intercom
+from ticketguard.service.webhooks.zendesk import Zendesk
 
 __all__ = ["Challenge", "Ignored", "Parsed", "Provider", "WebhookEvent", "get_provider"]
 

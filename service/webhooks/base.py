@@ -15,7 +15,7 @@ from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from service.errors import MalformedJSONError, PayloadError, SignatureError
+from ticketguard.service.errors import MalformedJSONError, PayloadError, SignatureError
 
 
 @dataclass(frozen=True)

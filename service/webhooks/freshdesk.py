@@ -22,8 +22,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from service.errors import SignatureError
-from service.webhooks.base import Parsed, WebhookEvent, html_to_text, model, require_header, same, text_key
+from ticketguard.service.errors import SignatureError
+from ticketguard.service.webhooks.base import Parsed, WebhookEvent, html_to_text, model, require_header, same, text_key
 
 
 class _Ticket(BaseModel):

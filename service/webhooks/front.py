@@ -22,8 +22,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.errors import SignatureError
-from service.webhooks.base import (
+from ticketguard.service.errors import SignatureError
+from ticketguard.service.webhooks.base import (
     Challenge, Ignored, Parsed, WebhookEvent, check_fresh, hmac_digest, html_to_text, model, require_header, same,
     unix_seconds,
 )

@@ -20,8 +20,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from service.errors import PayloadError, SignatureError
-from service.webhooks.base import (
+from ticketguard.service.errors import PayloadError, SignatureError
+from ticketguard.service.webhooks.base import (
     Ignored, Parsed, WebhookEvent, check_fresh, hmac_digest, html_to_text, iso_seconds, model, require_header, same,
 )
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from models.base import EMBEDDED_BASE, build_base_model, resolve_base_model, verify
+from ticketguard.models.base import EMBEDDED_BASE, build_base_model, resolve_base_model, verify
 
 SENTENCES = [
     "My invoice shows the same subscription charged twice this month.",

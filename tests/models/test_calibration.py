@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from models.calibration import FlagThresholds, TemperatureScaler, apply_temperature
+from ticketguard.models.calibration import FlagThresholds, TemperatureScaler, apply_temperature
 
 
 def test_temperature_recovers_the_generating_temperature():

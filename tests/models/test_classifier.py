@@ -6,11 +6,12 @@ import shutil
 import numpy as np
 import pytest
 
-from models.artifact import CALIBRATION_FILE, LABELS_FILE, MANIFEST
-from models.classifier import Classifier, normalize_text
-from models.errors import ArtifactError, InvalidInputError
-from models.labels import LABELS
+from ticketguard.models.artifact import CALIBRATION_FILE, LABELS_FILE, MANIFEST
+from ticketguard.models.classifier import Classifier, normalize_text
+from ticketguard.models.errors import ArtifactError, InvalidInputError
+from ticketguard.models.labels import LABELS
 from tests.conftest import build_tiny_artifact
+from tests.tolerances import PINNED_ATOL, SCORE_ATOL
 
 TEXTS = ["You are a useless idiot.", "Как отменить подписку?", "请问可以开发票吗？", "My order 123 is late"]
 
@@ -23,15 +24,15 @@ def classifier(tiny_artifact):
 def test_pinned_outputs_of_tiny_checkpoint(classifier):
     predictions = classifier.predict(TEXTS)
     assert [p.label for p in predictions] == ["complaint"] * 4
-    assert round(predictions[0].scores["complaint"], 2) == 0.92
-    assert round(predictions[3].scores["manipulation"], 2) == 0.12
-    assert round(predictions[2].scores["threat"], 3) == 0.005
+    assert predictions[0].scores["complaint"] == pytest.approx(0.92, abs=PINNED_ATOL)
+    assert predictions[3].scores["manipulation"] == pytest.approx(0.12, abs=PINNED_ATOL)
+    assert predictions[2].scores["threat"] == pytest.approx(0.005, abs=PINNED_ATOL / 5)
 
 
 def test_scores_cover_all_labels_and_sum_to_one(classifier):
     for prediction in classifier.predict(TEXTS):
         assert list(prediction.scores) == list(LABELS)
-        assert sum(prediction.scores.values()) == pytest.approx(1.0, abs=1e-4)
+        assert sum(prediction.scores.values()) == pytest.approx(1.0, abs=SCORE_ATOL)
         assert prediction.label == max(prediction.scores, key=prediction.scores.get)
 
 
@@ -39,8 +40,8 @@ def test_batching_and_length_sorting_keep_input_order(classifier):
     together = classifier.predict(TEXTS + TEXTS[::-1])
     alone = [classifier.predict([t])[0] for t in TEXTS]
     for a, b in zip(together[:4], alone):
-        assert a.scores == pytest.approx(b.scores, abs=1e-4)
-    assert together[4].scores == pytest.approx(together[3].scores, abs=1e-4)
+        assert a.scores == pytest.approx(b.scores, abs=SCORE_ATOL)
+    assert together[4].scores == pytest.approx(together[3].scores, abs=SCORE_ATOL)
 
 
 def test_temperature_and_thresholds_are_applied(tiny_artifact, tmp_path):
@@ -126,7 +127,7 @@ def test_labels_in_another_order_are_reported_in_schema_order(tiny_artifact, tmp
     original = classifier.predict(TEXTS[:1])[0]
     # output column i of the weights now means reordered[i]
     for i, name in enumerate(LABELS):
-        assert swapped.scores[reordered[i]] == pytest.approx(original.scores[name], abs=1e-5)
+        assert swapped.scores[reordered[i]] == pytest.approx(original.scores[name], abs=SCORE_ATOL)
 
 
 def test_int8_quantisation_keeps_scores_close(tiny_artifact, classifier):

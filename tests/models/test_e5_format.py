@@ -3,8 +3,8 @@ import struct
 import numpy as np
 import pytest
 
-from models.e5_format import E5File, dequantize_q4_0
-from models.errors import BaseModelError
+from ticketguard.models.e5_format import E5File, dequantize_q4_0
+from ticketguard.models.errors import BaseModelError
 
 
 def test_q4_block_decodes_low_nibbles_first():

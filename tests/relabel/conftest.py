@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from relabel.engine_local import LocalEngine
+from ticketguard.relabel.engine_local import LocalEngine
+from tests.tolerances import SCORE_ATOL
 
 CORPUS = Path(__file__).resolve().parents[2] / "data" / "corpus"
 
@@ -47,4 +48,4 @@ def assert_same_rows(got: list[dict], expected: list[dict]) -> None:
         assert {k: v for k, v in a.items() if k != "scores"} == {k: v for k, v in b.items() if k != "scores"}
         scores_a = json.loads(a["scores"]) if isinstance(a["scores"], str) else a["scores"]
         scores_b = json.loads(b["scores"]) if isinstance(b["scores"], str) else b["scores"]
-        assert scores_a == pytest.approx(scores_b, abs=2e-6)
+        assert scores_a == pytest.approx(scores_b, abs=SCORE_ATOL)

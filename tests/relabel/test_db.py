@@ -9,12 +9,13 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import Engine, insert, select
 
-from relabel.db import relabel_database
-from relabel.engine_local import LocalEngine
-from relabel.history import LabelHistory
-from service.db import make_engine, upgrade_database
-from service.orm import Message
+from ticketguard.relabel.db import relabel_database
+from ticketguard.relabel.engine_local import LocalEngine
+from ticketguard.relabel.history import LabelHistory
+from ticketguard.service.db import make_engine, upgrade_database
+from ticketguard.service.orm import Message
 from tests.relabel.conftest import corpus_rows
+from tests.tolerances import SCORE_ATOL
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -71,7 +72,7 @@ def test_relabel_database_updates_labels_and_keeps_history(database: Engine, eng
     relabelled = [m for m in messages if m["text"] is not None]
     assert [m["label"] for m in relabelled] == [p.label for p in predictions]
     for message, prediction in zip(relabelled, predictions):
-        assert message["scores"] == pytest.approx(prediction.scores, abs=2e-6)
+        assert message["scores"] == pytest.approx(prediction.scores, abs=SCORE_ATOL)
     assert {m["model_version"] for m in relabelled} == {"tiny-test-0"}
     untouched = [m for m in messages if m["text"] is None]
     assert [(m["id"], m["label"], m["model_version"]) for m in untouched] == [(6, corpus_rows(6)[5]["label"],

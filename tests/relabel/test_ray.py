@@ -9,10 +9,10 @@ import json
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from relabel.engine_local import LocalEngine
-from relabel.engine_ray import RayEngine
-from relabel.readers import Source
-from relabel.runner import RunPaths, relabel_file
+from ticketguard.relabel.engine_local import LocalEngine
+from ticketguard.relabel.engine_ray import RayEngine
+from ticketguard.relabel.readers import Source
+from ticketguard.relabel.runner import RunPaths, relabel_file
 from tests.relabel.conftest import assert_same_rows, corpus_rows, write_jsonl
 
 

@@ -14,10 +14,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from relabel.engine_local import LocalEngine
-from relabel.readers import Columns, Position, Source, read_records
-from relabel.runner import RunPaths, relabel_file
-from relabel.writers import AppendWriter, PartsWriter
+from ticketguard.relabel.engine_local import LocalEngine
+from ticketguard.relabel.readers import Columns, Position, Source, read_records
+from ticketguard.relabel.runner import RunPaths, relabel_file
+from ticketguard.relabel.writers import AppendWriter, PartsWriter
 from tests.relabel.conftest import assert_same_rows, corpus_rows, read_jsonl, write_jsonl
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -89,7 +89,7 @@ def test_kill_9_then_resume_writes_every_row_exactly_once(tmp_path: Path, tiny_a
     rows[700]["text"] = ""  # one reject, to check the rejects file is exactly-once too
     src = write_jsonl(tmp_path / "in.jsonl", rows)
     out = tmp_path / "out.jsonl"
-    command = [sys.executable, "-m", "cli.main", "relabel", str(src), "-o", str(out), "--model", str(tiny_artifact),
+    command = [sys.executable, "-m", "ticketguard.cli.main", "relabel", str(src), "-o", str(out), "--model", str(tiny_artifact),
                "--workers", "2", "--chunk-rows", "40"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from rich.console import Console
 
-from relabel.engine_local import LocalEngine
-from relabel.readers import Source
-from relabel.runner import RunPaths, relabel_file
-from relabel.summary import Summary
+from ticketguard.relabel.engine_local import LocalEngine
+from ticketguard.relabel.readers import Source
+from ticketguard.relabel.runner import RunPaths, relabel_file
+from ticketguard.relabel.summary import Summary
 from tests.relabel.conftest import corpus_rows, read_jsonl, write_jsonl
 
 

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from models.classifier import Classifier
-from service.app import create_app
-from service.settings import Settings
+from ticketguard.models.classifier import Classifier
+from ticketguard.service.app import create_app
+from ticketguard.service.settings import Settings
 
 API_KEY = "test-api-key-0123456789abcdef"
 SECRETS = {

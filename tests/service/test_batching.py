@@ -11,12 +11,12 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from fastapi.testclient import TestClient
 
-from models.errors import InvalidInputError
-from models.labels import LABELS
-from models.prediction import Prediction
-from service.batching import MicroBatcher
-from service.errors import NotReadyError, OverloadedError
-from service.metrics import Metrics
+from ticketguard.models.errors import InvalidInputError
+from ticketguard.models.labels import LABELS
+from ticketguard.models.prediction import Prediction
+from ticketguard.service.batching import MicroBatcher
+from ticketguard.service.errors import NotReadyError, OverloadedError
+from ticketguard.service.metrics import Metrics
 
 
 class GatedPredict:

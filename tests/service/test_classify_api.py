@@ -8,9 +8,10 @@ from collections.abc import Callable
 import pytest
 from fastapi.testclient import TestClient
 
-from models.labels import LABELS
+from ticketguard.models.labels import LABELS
 
 from tests.service.conftest import API_KEY
+from tests.tolerances import SCORE_ATOL
 
 
 def _assert_classification(item: dict, *, model_version: str = "tiny-test-0") -> None:
@@ -32,7 +33,7 @@ def test_single_message(client: TestClient, auth: dict[str, str], classifier) ->
     # the service returns exactly what the shared Classifier says
     expected = classifier.predict([text])[0]
     assert body["label"] == expected.label
-    assert body["scores"] == pytest.approx(expected.scores, abs=1e-6)
+    assert body["scores"] == pytest.approx(expected.scores, abs=SCORE_ATOL)
     assert response.headers["x-request-id"]
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from cli.main import app as cli_app
-from training.corpus import read_rows
+from ticketguard.cli.main import app as cli_app
+from ticketguard.training.corpus import read_rows
 
 from tests.service.conftest import SECRETS
 

@@ -11,12 +11,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, inspect, select
 from sqlalchemy.orm import Session
 
-from models.labels import LABELS
-from models.prediction import Prediction
-from service import repository
-from service.db import make_engine, make_session_factory, upgrade_database
-from service.errors import NotFoundError
-from service.orm import Base, Feedback, Message
+from ticketguard.models.labels import LABELS
+from ticketguard.models.prediction import Prediction
+from ticketguard.service import repository
+from ticketguard.service.db import make_engine, make_session_factory, upgrade_database
+from ticketguard.service.errors import NotFoundError
+from ticketguard.service.orm import Base, Feedback, Message
 
 
 def prediction(label: str = "complaint") -> Prediction:

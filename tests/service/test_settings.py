@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from service.settings import Settings
+from ticketguard.service.settings import Settings
 
 
 def build(**values) -> Settings:

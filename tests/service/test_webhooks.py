@@ -15,8 +15,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from models.labels import LABELS
-from service.orm import Message
+from ticketguard.models.labels import LABELS
+from ticketguard.service.orm import Message
 
 from tests.service.conftest import SECRETS
 

@@ -2,10 +2,10 @@ import json
 
 import pytest
 
-from models.errors import DataError
+from ticketguard.models.errors import DataError
 from tests.conftest import seed_rows, write_jsonl
-from training.agreement import agreement, blind_sample, read_second_pass
-from training.corpus import load_corpus
+from ticketguard.training.agreement import agreement, blind_sample, read_second_pass
+from ticketguard.training.corpus import load_corpus
 
 
 def test_blind_sample_has_no_labels_and_covers_every_language(seed_corpus):

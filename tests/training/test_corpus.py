@@ -4,12 +4,12 @@ import json
 
 import pytest
 
-from models.errors import DataError
+from ticketguard.models.errors import DataError
 from tests.conftest import seed_rows, write_jsonl
-from training.corpus import CorpusRow, corpus_hash, load_corpus, read_rows
-from training.datacheck import check_corpus
-from training.dedup import near_duplicates, shingles
-from training.splits import assign_splits
+from ticketguard.training.corpus import CorpusRow, corpus_hash, load_corpus, read_rows
+from ticketguard.training.datacheck import check_corpus
+from ticketguard.training.dedup import near_duplicates, shingles
+from ticketguard.training.splits import assign_splits
 
 
 def test_seed_corpus_loads_and_filters_by_split(seed_corpus):

@@ -4,15 +4,15 @@ import json
 
 import pytest
 
-from models.artifact import read_calibration, read_manifest
-from models.classifier import Classifier
-from models.errors import DataError
-from models.labels import LABELS
+from ticketguard.models.artifact import read_calibration, read_manifest
+from ticketguard.models.classifier import Classifier
+from ticketguard.models.errors import DataError
+from ticketguard.models.labels import LABELS
 from tests.conftest import seed_rows, write_jsonl
-from training.config import TrainConfig
-from training.corpus import load_corpus
-from training.evaluate import evaluate
-from training.pipeline import train
+from ticketguard.training.config import TrainConfig
+from ticketguard.training.corpus import load_corpus
+from ticketguard.training.evaluate import evaluate
+from ticketguard.training.pipeline import train
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,9 @@
+"""The labelled corpus and challenge split, shipped inside the package (``ticketguard.data``)."""
+
+from pathlib import Path
+
+DATA_DIR = Path(__file__).resolve().parent
+#: train/dev/test rows, one JSONL file per language
+CORPUS_DIR = DATA_DIR / "corpus"
+#: the independent challenge split (evaluation only; never trained on, selected or calibrated on)
+CHALLENGE_DIR = DATA_DIR / "challenge"
