@@ -67,7 +67,7 @@ def infer(model: Annotated[Path, typer.Option(help="artifact to time")],
     reference: list[str] | None = None
     for quantize in (False, True):
         classifier = Classifier.load(model, batch_size=batch_size, threads=threads, quantize=quantize)
-        lengths = classifier.backend.token_lengths([classifier.manifest.text_prefix + t for t in texts])
+        lengths = [len(ids) for ids in classifier.backend.encode([classifier.manifest.text_prefix + t for t in texts])]
         typical = [t for t, n in zip(texts, lengths) if n <= max_tokens]
         for name, subset, sub_lengths in (("typical", typical, [n for n in lengths if n <= max_tokens]),
                                           ("all messages", texts, lengths)):

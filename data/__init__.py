@@ -7,3 +7,5 @@ DATA_DIR = Path(__file__).resolve().parent
 CORPUS_DIR = DATA_DIR / "corpus"
 #: the independent challenge split (evaluation only; never trained on, selected or calibrated on)
 CHALLENGE_DIR = DATA_DIR / "challenge"
+#: length bounds of a corpus row's text, in characters (checked by ``ticketguard data check``)
+TEXT_MIN_CHARS, TEXT_MAX_CHARS = 2, 4000

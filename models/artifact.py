@@ -27,6 +27,8 @@ LABELS_FILE = "labels.json"
 CALIBRATION_FILE = "calibration.json"
 METRICS_FILE = "metrics.json"
 ARCHS = ("transformer", "tfidf")
+#: how a transformer turns token states into one vector
+POOLINGS = ("cls", "mean")
 FORMAT_VERSION = 1
 
 
@@ -38,13 +40,24 @@ class Manifest:
     model_version: str
     text_prefix: str = ""
     max_length: int = 256
+    #: "cls" (Hugging Face sequence-classification head) or "mean" (:mod:`~ticketguard.models.heads`)
+    pooling: str = "cls"
     format_version: int = FORMAT_VERSION
 
 
 @dataclass(frozen=True)
 class Calibration:
+    """Post-hoc calibration fitted on held-out data.
+
+    Attributes:
+        temperature: logits are divided by it before the softmax.
+        thresholds: per-label probability at which a label is flagged.
+        review_threshold: a prediction whose top probability is below it is marked ``review``.
+    """
+
     temperature: float = 1.0
     thresholds: dict[str, float] = field(default_factory=dict)
+    review_threshold: float = 0.0
 
 
 def _read_json(path: Path) -> dict:
@@ -70,6 +83,8 @@ def read_manifest(directory: Path) -> Manifest:
         raise ArtifactError(f"{directory / MANIFEST} has unexpected fields: {err}") from err
     if manifest.arch not in ARCHS:
         raise ArtifactError(f"{directory / MANIFEST}: unknown arch {manifest.arch!r}, expected one of {ARCHS}")
+    if manifest.pooling not in POOLINGS:
+        raise ArtifactError(f"{directory / MANIFEST}: unknown pooling {manifest.pooling!r}, expected one of {POOLINGS}")
     if manifest.format_version != FORMAT_VERSION:
         raise ArtifactError(f"{directory}: artifact format {manifest.format_version} is not supported")
     return manifest
@@ -91,7 +106,10 @@ def read_calibration(directory: Path, labels: list[str]) -> Calibration:
     unknown = set(thresholds) - set(labels)
     if unknown:
         raise ArtifactError(f"{directory / CALIBRATION_FILE}: thresholds for unknown labels {sorted(unknown)}")
-    return Calibration(float(temperature), {k: float(v) for k, v in thresholds.items()})
+    review = data.get("review_threshold", 0.0)
+    if not isinstance(review, (int, float)) or not 0 <= review <= 1:
+        raise ArtifactError(f"{directory / CALIBRATION_FILE}: review_threshold must be in [0, 1], got {review!r}")
+    return Calibration(float(temperature), {k: float(v) for k, v in thresholds.items()}, float(review))
 
 
 def write_artifact_metadata(directory: Path, manifest: Manifest, labels: list[str], calibration: Calibration) -> None:

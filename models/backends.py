@@ -1,76 +1,121 @@
-"""Model backends: turn a batch of prepared texts into raw logits, in ``labels.json`` order.
+"""Model backends: encode prepared texts once, then turn batches of encodings into raw logits.
 
 A backend owns the model-specific part of the pipeline (tokenising and the forward pass); the
-:class:`~models.classifier.Classifier` owns normalising, batching and calibration, so every
-architecture shares them.
+:class:`~ticketguard.models.classifier.Classifier` owns normalising, batching and calibration, so
+every architecture shares them. :meth:`Backend.encode` runs once per text in ``preprocess``; the
+length of each encoding drives batching, and ``forward`` only pads and runs the model.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import joblib
 import numpy as np
 import torch
-from transformers import AutoModelForSequenceClassification, AutoTokenizer
+from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedTokenizerBase
 
+from ticketguard.models.artifact import POOLINGS
 from ticketguard.models.errors import ArtifactError
+from ticketguard.models.heads import MeanPoolingClassifier
 
 TFIDF_FILE = "tfidf.joblib"
 
 
 class Backend(Protocol):
-    def token_lengths(self, texts: list[str]) -> list[int]:
-        """A cheap length estimate used to bucket texts of similar length together."""
+    def encode(self, texts: list[str]) -> Sequence[Sequence[Any]]:
+        """One model input per text (token ids, or the text itself); ``len()`` of each is its cost."""
 
-    def forward(self, texts: list[str]) -> np.ndarray:
-        """Logits of shape (len(texts), n_labels)."""
+    def forward(self, encoded: Sequence[Sequence[Any]]) -> np.ndarray:
+        """Logits of shape (len(encoded), n_labels), in ``labels.json`` order."""
+
+    def save(self, directory: Path) -> None:
+        """Write the weights (and tokenizer) into an artifact directory."""
+
+
+def load_transformer(directory: Path, *, pooling: str, num_labels: int) -> torch.nn.Module:
+    """The classification model of an artifact (or a training output), by its pooling.
+
+    Both kinds are called as ``model(input_ids=..., attention_mask=...)``; use :func:`logits_of`
+    on the result.
+    """
+    if pooling == "mean":
+        return MeanPoolingClassifier.from_pretrained(directory, num_labels=num_labels)
+    if pooling == "cls":
+        return AutoModelForSequenceClassification.from_pretrained(directory)
+    raise ArtifactError(f"{directory}: unknown pooling {pooling!r}, expected one of {POOLINGS}")
+
+
+def logits_of(output: Any) -> torch.Tensor:
+    """Logits from either model kind's output (a tensor, or a ``transformers`` output object)."""
+    return output if isinstance(output, torch.Tensor) else output.logits
 
 
 class TransformerBackend:
-    """A Hugging Face sequence-classification checkpoint."""
+    """A fine-tuned transformer encoder with a classification head."""
 
-    def __init__(self, directory: Path, *, max_length: int, device: str = "cpu", quantize: bool = False) -> None:
-        try:
-            self.tokenizer = AutoTokenizer.from_pretrained(directory)
-            self.model = AutoModelForSequenceClassification.from_pretrained(directory)
-        except (OSError, ValueError) as err:
-            raise ArtifactError(f"cannot load transformer weights from {directory}: {err}") from err
+    def __init__(self, model: torch.nn.Module, tokenizer: PreTrainedTokenizerBase, *, max_length: int,
+                 device: str = "cpu") -> None:
         self.device = torch.device(device)
-        self.model.to(self.device).eval()
-        if quantize:
-            if self.device.type != "cpu":
-                raise ArtifactError("int8 quantisation is for CPU inference only")
-            # int8 weights for every Linear layer: faster on CPU, scores move by ~1e-2 at most
-            self.model = torch.ao.quantization.quantize_dynamic(self.model, {torch.nn.Linear}, dtype=torch.qint8)
+        self.model = model.to(self.device).eval()
+        self.tokenizer = tokenizer
         self.max_length = max_length
 
-    def token_lengths(self, texts: list[str]) -> list[int]:
-        encoded = self.tokenizer(texts, add_special_tokens=True, truncation=True, max_length=self.max_length)
-        return [len(ids) for ids in encoded["input_ids"]]
+    @classmethod
+    def load(cls, directory: Path, *, max_length: int, pooling: str, num_labels: int, device: str = "cpu",
+             quantize: bool = False) -> TransformerBackend:
+        """Load an artifact's weights and tokenizer.
 
-    def forward(self, texts: list[str]) -> np.ndarray:
-        batch = self.tokenizer(
-            texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
-        ).to(self.device)
+        Raises:
+            ArtifactError: the weights cannot be read, or int8 is asked for on a GPU.
+        """
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(directory)
+            model = load_transformer(directory, pooling=pooling, num_labels=num_labels)
+        except (OSError, ValueError) as err:
+            raise ArtifactError(f"cannot load transformer weights from {directory}: {err}") from err
+        if quantize:
+            if torch.device(device).type != "cpu":
+                raise ArtifactError("int8 quantisation is for CPU inference only")
+            # int8 weights for every Linear layer: faster on CPU, scores move by ~1e-2 at most
+            model = torch.ao.quantization.quantize_dynamic(model.eval(), {torch.nn.Linear}, dtype=torch.qint8)
+        return cls(model, tokenizer, max_length=max_length, device=device)
+
+    def save(self, directory: Path) -> None:
+        self.model.save_pretrained(directory)
+        self.tokenizer.save_pretrained(directory)
+
+    def encode(self, texts: list[str]) -> list[list[int]]:
+        return self.tokenizer(texts, add_special_tokens=True, truncation=True, max_length=self.max_length)["input_ids"]
+
+    def forward(self, encoded: Sequence[Sequence[Any]]) -> np.ndarray:
+        batch = self.tokenizer.pad({"input_ids": list(encoded)}, return_tensors="pt").to(self.device)
         with torch.inference_mode():
-            logits = self.model(**batch).logits
+            logits = logits_of(self.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]))
         return logits.float().cpu().numpy()
 
 
 class TfidfBackend:
-    """A scikit-learn pipeline (character n-gram TF-IDF + logistic regression)."""
+    """A scikit-learn pipeline (character n-gram TF-IDF + logistic regression); texts are their own encoding."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, pipeline: Any) -> None:
+        self.pipeline = pipeline
+
+    @classmethod
+    def load(cls, directory: Path) -> TfidfBackend:
         path = directory / TFIDF_FILE
         if not path.is_file():
             raise ArtifactError(f"tfidf artifact {directory} is missing {TFIDF_FILE}")
-        self.pipeline = joblib.load(path)
+        return cls(joblib.load(path))
 
-    def token_lengths(self, texts: list[str]) -> list[int]:
-        return [len(t) for t in texts]
+    def save(self, directory: Path) -> None:
+        joblib.dump(self.pipeline, directory / TFIDF_FILE)
 
-    def forward(self, texts: list[str]) -> np.ndarray:
+    def encode(self, texts: list[str]) -> list[str]:
+        return texts
+
+    def forward(self, encoded: Sequence[Sequence[Any]]) -> np.ndarray:
         # log-probabilities act as logits: softmax(log p / T) with T=1 gives p back
-        return np.log(np.clip(self.pipeline.predict_proba(texts), 1e-12, 1.0))
+        return np.log(np.clip(self.pipeline.predict_proba(list(encoded)), 1e-12, 1.0))

@@ -27,12 +27,11 @@ import torch
 from safetensors.torch import save_file
 
 from ticketguard.models.e5_format import E5File
+from ticketguard.models.defaults import EMBEDDED_BASE
 from ticketguard.models.errors import BaseModelError
 
 logger = logging.getLogger(__name__)
 
-#: Name under which the embedded base is referred to on the command line and in settings.
-EMBEDDED_BASE = "embedded:multilingual-e5-small"
 MANIFEST = "ticketguard-base.json"
 _SPECIAL_TOKENS = {
     "bos_token": "<s>",

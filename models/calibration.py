@@ -71,3 +71,28 @@ class FlagThresholds:
                     best_t, best_f1 = float(t), f1
             self.thresholds_[name] = best_t
         return self
+
+
+class ReviewThreshold:
+    """The lowest top probability whose confident part reaches a target accuracy.
+
+    Predictions under the threshold are marked ``review`` (an agent should check them). Fitted on
+    calibrated probabilities of held-out rows, scanning thresholds from low to high and keeping
+    the first whose predictions at or above it are at least ``target_accuracy`` correct.
+    """
+
+    def __init__(self, target_accuracy: float = 0.95, grid: Sequence[float] | None = None) -> None:
+        self.target_accuracy = target_accuracy
+        self.grid = grid
+
+    def fit(self, probs: np.ndarray, y: np.ndarray) -> ReviewThreshold:
+        grid = self.grid if self.grid is not None else np.round(np.arange(0.0, 0.991, 0.01), 2)
+        confidence = probs.max(axis=1)
+        correct = probs.argmax(axis=1) == np.asarray(y)
+        self.threshold_ = float(grid[-1])
+        for t in grid:
+            kept = confidence >= t
+            if kept.any() and correct[kept].mean() >= self.target_accuracy:
+                self.threshold_ = float(t)
+                break
+        return self

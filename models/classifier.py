@@ -2,19 +2,23 @@
 
 ``predict`` runs three stages, like a ``transformers`` pipeline:
 
-* :meth:`Classifier.preprocess` normalises texts and groups them into length-sorted batches;
-* :meth:`Classifier.forward` runs each batch through the backend (no-grad, batched);
-* :meth:`Classifier.postprocess` calibrates logits and names labels and flags.
+* :meth:`Classifier.preprocess` checks and normalises each text, encodes it once (token ids) and
+  groups the encodings into length-sorted batches; items that cannot be classified are set aside
+  with their reason;
+* :meth:`Classifier.forward` pads one batch and runs it through the backend (no-grad);
+* :meth:`Classifier.postprocess` calibrates logits and names labels, flags and the review mark.
+
+Whether a text is classifiable is decided by :func:`~ticketguard.models.text.unclassifiable_reason`
+(a light module, so the service's request schema applies the same rule without importing torch).
 """
 
 from __future__ import annotations
 
 import logging
-import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -24,28 +28,27 @@ from ticketguard.models.backends import Backend, TfidfBackend, TransformerBacken
 from ticketguard.models.calibration import apply_temperature
 from ticketguard.models.errors import InvalidInputError
 from ticketguard.models.labels import LABELS
-from ticketguard.models.prediction import Prediction
+from ticketguard.models.defaults import DEFAULT_BATCH_SIZE, DEFAULT_MAX_BATCH_TOKENS
+from ticketguard.models.prediction import Prediction, Result, Unclassifiable
+from ticketguard.models.text import MAX_CHARS, normalize_text, unclassifiable_reason
 
 logger = logging.getLogger(__name__)
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_SPACES = re.compile(r"\s+")
-#: characters kept per message; far beyond what the model reads, it only bounds tokenizer work
-MAX_CHARS = 20_000
+@dataclass(frozen=True)
+class Batch:
+    """Item positions (into the caller's list) and their encodings (token ids, or texts for TF-IDF)."""
 
-
-def normalize_text(text: str) -> str:
-    """NFC-normalise, drop control characters and collapse whitespace."""
-    text = unicodedata.normalize("NFC", text)
-    return _SPACES.sub(" ", _CONTROL.sub(" ", text)).strip()
+    index: list[int]
+    encoded: list[Sequence[Any]]
 
 
 @dataclass(frozen=True)
-class Batch:
-    """Row positions (into the caller's list) and their prepared texts."""
+class Prepared:
+    """What ``preprocess`` hands on: batches of classifiable items, and why the others were set aside."""
 
-    index: list[int]
-    texts: list[str]
+    size: int
+    batches: list[Batch]
+    rejected: dict[int, Unclassifiable]
 
 
 class Classifier:
@@ -64,8 +67,8 @@ class Classifier:
         labels: list[str],
         calibration: Calibration,
         *,
-        batch_size: int = 64,
-        max_batch_tokens: int = 2048,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS,
     ) -> None:
         if batch_size < 1 or max_batch_tokens < 1:
             raise ValueError(f"batch_size and max_batch_tokens must be >= 1, got {batch_size}, {max_batch_tokens}")
@@ -83,8 +86,8 @@ class Classifier:
         cls,
         path: str | Path,
         *,
-        batch_size: int = 64,
-        max_batch_tokens: int = 2048,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS,
         threads: int | None = None,
         device: str = "cpu",
         quantize: bool = False,
@@ -107,9 +110,10 @@ class Classifier:
             torch.set_num_threads(threads)
         backend: Backend
         if manifest.arch == "transformer":
-            backend = TransformerBackend(directory, max_length=manifest.max_length, device=device, quantize=quantize)
+            backend = TransformerBackend.load(directory, max_length=manifest.max_length, pooling=manifest.pooling,
+                                              num_labels=len(labels), device=device, quantize=quantize)
         else:
-            backend = TfidfBackend(directory)
+            backend = TfidfBackend.load(directory)
         logger.info("loaded %s model %s from %s", manifest.arch, manifest.model_version, directory)
         return cls(backend, manifest, labels, calibration, batch_size=batch_size, max_batch_tokens=max_batch_tokens)
 
@@ -117,63 +121,115 @@ class Classifier:
     def model_version(self) -> str:
         return self.manifest.model_version
 
-    def preprocess(self, texts: Sequence[str]) -> list[Batch]:
-        """Validate and normalise texts, then cut them into batches of similar length.
+    def prepare(self, text: str) -> str:
+        """The model's input string for one classifiable text: truncated, normalised, prefixed.
+
+        Training encodes its texts through this too, so the model sees the same input in both.
+        """
+        return self.manifest.text_prefix + normalize_text(text[:MAX_CHARS])
+
+    def preprocess(self, texts: Sequence[object]) -> Prepared:
+        """Check, normalise and encode every text once, then cut the encodings into batches.
+
+        An item that cannot be classified (see :func:`unclassifiable_reason`) is set aside with its
+        reason; it never fails its neighbours.
 
         Raises:
-            InvalidInputError: a text is not a string or is empty after normalisation.
+            InvalidInputError: ``texts`` is a single ``str`` instead of a sequence of texts.
         """
-        prepared = []
+        if isinstance(texts, str):
+            raise InvalidInputError("predict takes a sequence of texts, not a single str; wrap it in a list")
+        rejected: dict[int, Unclassifiable] = {}
+        positions: list[int] = []
+        prepared: list[str] = []
         for i, text in enumerate(texts):
-            if not isinstance(text, str):
-                raise InvalidInputError(f"text #{i} is {type(text).__name__}, expected str")
-            clean = normalize_text(text[:MAX_CHARS])
-            if not clean:
-                raise InvalidInputError(f"text #{i} is empty")
-            prepared.append(self.manifest.text_prefix + clean)
-        lengths = self.backend.token_lengths(prepared) if prepared else []
-        order = sorted(range(len(prepared)), key=lambda i: lengths[i])
+            reason = unclassifiable_reason(text)
+            if reason is not None:
+                rejected[i] = Unclassifiable(reason)
+                continue
+            assert isinstance(text, str)
+            positions.append(i)
+            prepared.append(self.prepare(text))
+        encoded = self.backend.encode(prepared) if prepared else []
+        lengths = [len(e) for e in encoded]
+        order = sorted(range(len(prepared)), key=lambda k: lengths[k])
         # a batch is padded to its longest text: close it at batch_size texts, when padding it to
         # the next (longer) text would exceed max_batch_tokens (so one long e-mail does not make
         # 63 chat lines pay for 256 tokens each), or when more than half of it would be padding,
         # since on CPU padded tokens cost as much as real ones
         chunks: list[list[int]] = []
         real_tokens = 0
-        for i in order:
-            padded = (len(chunks[-1]) + 1) * lengths[i] if chunks else 0
+        for k in order:
+            padded = (len(chunks[-1]) + 1) * lengths[k] if chunks else 0
             if (chunks and len(chunks[-1]) < self.batch_size and padded <= self.max_batch_tokens
-                    and 2 * (real_tokens + lengths[i]) >= padded):
-                chunks[-1].append(i)
-                real_tokens += lengths[i]
+                    and 2 * (real_tokens + lengths[k]) >= padded):
+                chunks[-1].append(k)
+                real_tokens += lengths[k]
             else:
-                chunks.append([i])
-                real_tokens = lengths[i]
-        return [Batch(index=chunk, texts=[prepared[i] for i in chunk]) for chunk in chunks]
+                chunks.append([k])
+                real_tokens = lengths[k]
+        batches = [Batch(index=[positions[k] for k in chunk], encoded=[encoded[k] for k in chunk]) for chunk in chunks]
+        return Prepared(size=len(texts), batches=batches, rejected=rejected)
 
     def forward(self, batch: Batch) -> np.ndarray:
         """Raw logits for one batch, columns in schema (``LABELS``) order."""
-        return self.backend.forward(batch.texts)[:, self._order]
+        return self.backend.forward(batch.encoded)[:, self._order]
 
     def postprocess(self, logits: np.ndarray) -> list[Prediction]:
-        """Calibrated probabilities, primary label and flags for each row of logits."""
+        """Calibrated probabilities, primary label, flags and review mark for each row of logits."""
         probs = apply_temperature(logits, self.calibration.temperature)
         thresholds = self.calibration.thresholds
+        review_below = self.calibration.review_threshold
         predictions = []
         for row in probs:
-            scores = {name: round(float(p), 6) for name, p in zip(LABELS, row)}
+            scores = {name: round(float(p), 6) for name, p in zip(LABELS, row, strict=True)}
             flags = [name for name in LABELS if name in thresholds and scores[name] >= thresholds[name]]
-            predictions.append(Prediction(label=LABELS[int(np.argmax(row))], scores=scores, flags=flags))
+            top = int(np.argmax(row))
+            predictions.append(Prediction(label=LABELS[top], scores=scores, flags=flags,
+                                          review=bool(row[top] < review_below)))
         return predictions
 
-    def predict_logits(self, texts: Sequence[str]) -> np.ndarray:
-        """Uncalibrated logits in input order (used to fit calibration)."""
-        out = np.zeros((len(texts), len(LABELS)), dtype=np.float64)
-        for batch in self.preprocess(texts):
+    def _logits(self, prepared: Prepared) -> np.ndarray:
+        out = np.zeros((prepared.size, len(LABELS)), dtype=np.float64)
+        for batch in prepared.batches:
             out[batch.index] = self.forward(batch)
         return out
 
-    def predict(self, texts: Sequence[str]) -> list[Prediction]:
-        """Classify messages; results come back in input order."""
-        if not texts:
-            return []
-        return self.postprocess(self.predict_logits(texts))
+    def predict_logits(self, texts: Sequence[str]) -> np.ndarray:
+        """Uncalibrated logits in input order (used to fit calibration).
+
+        Raises:
+            InvalidInputError: an item cannot be classified (logits need every row).
+        """
+        prepared = self.preprocess(texts)
+        if prepared.rejected:
+            i, why = next(iter(prepared.rejected.items()))
+            raise InvalidInputError(f"text #{i}: {why.reason}")
+        return self._logits(prepared)
+
+    def predict(self, texts: Sequence[object]) -> list[Result]:
+        """Classify messages; one result per item, in input order.
+
+        Returns:
+            A :class:`Prediction` for each classifiable item and an :class:`Unclassifiable` with the
+            reason for each other one.
+
+        Raises:
+            InvalidInputError: ``texts`` is a single ``str`` instead of a sequence of texts.
+        """
+        prepared = self.preprocess(texts)
+        # set-aside items get a row of zero logits, whose prediction is replaced by the reason
+        predictions = self.postprocess(self._logits(prepared))
+        return [prepared.rejected.get(i, prediction) for i, prediction in enumerate(predictions)]
+
+
+def predictions_only(results: Sequence[Result]) -> list[Prediction]:
+    """The predictions of a batch whose items must all be classifiable (evaluation data).
+
+    Raises:
+        InvalidInputError: naming the first item that could not be classified.
+    """
+    for i, result in enumerate(results):
+        if isinstance(result, Unclassifiable):
+            raise InvalidInputError(f"text #{i}: {result.reason}")
+    return [r for r in results if isinstance(r, Prediction)]

@@ -21,12 +21,10 @@ from typing import Any
 
 from sqlalchemy import Engine, bindparam, func, insert, select, update
 
-from ticketguard.models.classifier import MAX_CHARS, normalize_text
+from ticketguard.models.prediction import Unclassifiable
 from ticketguard.relabel.engine_local import LocalEngine
-from ticketguard.relabel.history import LabelHistory
-from ticketguard.relabel.readers import EMPTY_TEXT
 from ticketguard.relabel.summary import Summary
-from ticketguard.service.orm import Message
+from ticketguard.service.orm import LabelHistory, Message
 
 logger = logging.getLogger(__name__)
 
@@ -66,14 +64,6 @@ def _pages(engine: Engine, model_version: str, chunk_rows: int) -> Iterator[list
         yield page
 
 
-def _reason(row: DbRow) -> str | None:
-    if row.text is None:
-        return NO_TEXT
-    if not normalize_text(row.text[:MAX_CHARS]):
-        return EMPTY_TEXT
-    return None
-
-
 def relabel_database(engine: Engine, classifier: LocalEngine, *, chunk_rows: int = 1024,
                      progress: Callable[[int], None] | None = None,
                      rejects: Callable[[list[dict[str, Any]]], None] | None = None) -> Summary:
@@ -91,22 +81,19 @@ def relabel_database(engine: Engine, classifier: LocalEngine, *, chunk_rows: int
     """
     version = classifier.model_version
     summary = Summary(model_version=version)
-    items = ((page, [row.text for row in page if _reason(row) is None])  # type: ignore[misc]
-             for page in _pages(engine, version, chunk_rows))
+    items = ((page, [row.text for row in page]) for page in _pages(engine, version, chunk_rows))
     set_label = (update(Message.__table__).where(Message.__table__.c.id == bindparam("_id"))
                  .values(label=bindparam("_label"), scores=bindparam("_scores"), flags=bindparam("_flags"),
                          model_version=bindparam("_version")))
-    for page, predictions in classifier.classify(items):
-        it = iter(predictions)
+    for page, results in classifier.classify(items):
         now = datetime.now(timezone.utc)
         updates, history, bad = [], [], []
-        for row in page:
-            reason = _reason(row)
-            if reason is not None:
+        for row, p in zip(page, results, strict=True):
+            if isinstance(p, Unclassifiable):
+                reason = NO_TEXT if row.text is None else p.reason
                 summary.reject(reason)
                 bad.append({"row": row.id, "id": row.id, "reason": reason})
                 continue
-            p = next(it)
             summary.add(new=p.label, lang=row.lang, old=row.label)
             updates.append({"_id": row.id, "_label": p.label, "_scores": p.scores, "_flags": p.flags,
                             "_version": version})

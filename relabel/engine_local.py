@@ -24,13 +24,15 @@ from typing import TypeVar
 
 from ticketguard.models.artifact import read_manifest
 from ticketguard.models.classifier import Classifier
-from ticketguard.models.prediction import Prediction
+from ticketguard.models.defaults import DEFAULT_BATCH_SIZE
+from ticketguard.models.prediction import Result
 from ticketguard.relabel.readers import Position, Record, Source
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-Labelled = list[tuple[Record, Prediction | None]]
+#: one chunk: each record with the classifier's result for it
+Labelled = list[tuple[Record, Result]]
 
 #: upper bound of the default worker count: each worker holds its own copy of the model
 MAX_DEFAULT_WORKERS = 8
@@ -87,7 +89,7 @@ def _init_worker(model_path: str, batch_size: int, threads: int, parent: int) ->
     _WORKER = Classifier.load(model_path, batch_size=batch_size, threads=threads)
 
 
-def _predict(texts: list[str]) -> list[Prediction]:
+def _predict(texts: list[object]) -> list[Result]:
     assert _WORKER is not None, "worker used before its initializer ran"
     return _WORKER.predict(texts)
 
@@ -107,7 +109,7 @@ class LocalEngine:
         >>> [p.label for (ps,) in engine.classify([(None, ["hello"])]) for p in ps]  # doctest: +SKIP
     """
 
-    def __init__(self, model_path: str | Path, *, workers: int | None = None, batch_size: int = 64,
+    def __init__(self, model_path: str | Path, *, workers: int | None = None, batch_size: int = DEFAULT_BATCH_SIZE,
                  cores: int | None = None) -> None:
         cores = cores or available_cores()
         self.workers = workers or default_workers(cores)
@@ -127,14 +129,14 @@ class LocalEngine:
                 initargs=(self.model_path, batch_size, self.threads, os.getpid()))
         logger.info("local engine: %d process(es) x %d thread(s)", self.workers, self.threads)
 
-    def classify(self, items: Iterable[tuple[T, list[str]]]) -> Iterator[tuple[T, list[Prediction]]]:
-        """Predictions for each ``(tag, texts)`` item, yielded in input order with its tag."""
+    def classify(self, items: Iterable[tuple[T, list[object]]]) -> Iterator[tuple[T, list[Result]]]:
+        """Results for each ``(tag, texts)`` item, yielded in input order with its tag."""
         if self._pool is None:
             assert self._classifier is not None
             for tag, texts in items:
                 yield tag, self._classifier.predict(texts)
             return
-        window: deque[tuple[T, Future[list[Prediction]]]] = deque()
+        window: deque[tuple[T, Future[list[Result]]]] = deque()
         for tag, texts in items:
             window.append((tag, self._pool.submit(_predict, texts)))
             if len(window) >= 2 * self.workers:
@@ -145,13 +147,10 @@ class LocalEngine:
             yield done_tag, future.result()
 
     def run(self, source: Source, start: Position = Position()) -> Iterator[Labelled]:
-        """Read ``source`` from ``start`` and yield each chunk's records with their predictions
-        (``None`` for rejected records)."""
-        items = ((chunk, [r.text(source.columns) for r in chunk if r.reason is None])
-                 for chunk in source.chunks(start))
-        for chunk, predictions in self.classify(items):
-            it = iter(predictions)
-            yield [(r, next(it) if r.reason is None else None) for r in chunk]
+        """Read ``source`` from ``start`` and yield each chunk's records with their results."""
+        items = ((chunk, [r.text(source.columns) for r in chunk]) for chunk in source.chunks(start))
+        for chunk, results in self.classify(items):
+            yield list(zip(chunk, results, strict=True))
 
     def close(self) -> None:
         if self._pool is not None:

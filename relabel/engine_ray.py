@@ -27,6 +27,7 @@ import pyarrow as pa
 
 from ticketguard.models.artifact import read_manifest
 from ticketguard.models.classifier import Classifier
+from ticketguard.models.defaults import DEFAULT_BATCH_SIZE
 from ticketguard.relabel.engine_local import Labelled, available_cores, default_workers, threads_per_worker
 from ticketguard.relabel.readers import Columns, Position, Record, Source, parquet_row_groups
 
@@ -84,10 +85,10 @@ class RelabelPredictor:
     """Ray Data callable class: the :class:`Classifier` loaded once per actor.
 
     ``__call__`` takes a batch of chunks and returns, per chunk, its records paired with their
-    predictions (``None`` for rejected records), pickled in a ``labelled`` column.
+    results, pickled in a ``labelled`` column.
     """
 
-    def __init__(self, model_path: str, columns: Columns, batch_size: int = 64, threads: int = 1) -> None:
+    def __init__(self, model_path: str, columns: Columns, batch_size: int = DEFAULT_BATCH_SIZE, threads: int = 1) -> None:
         self.classifier = Classifier.load(model_path, batch_size=batch_size, threads=threads)
         self.columns = columns
 
@@ -95,9 +96,8 @@ class RelabelPredictor:
         out = []
         for payload in batch.column("chunk").to_pylist():
             records: list[Record] = pickle.loads(payload)
-            predictions = iter(self.classifier.predict(
-                [r.text(self.columns) for r in records if r.reason is None]))
-            labelled = [(r, next(predictions) if r.reason is None else None) for r in records]
+            results = self.classifier.predict([r.text(self.columns) for r in records])
+            labelled = list(zip(records, results, strict=True))
             out.append(pickle.dumps(labelled, protocol=pickle.HIGHEST_PROTOCOL))
         return pa.table({"labelled": pa.array(out, pa.binary())})
 
@@ -113,7 +113,7 @@ class RayEngine:
         cores: CPUs of a local Ray (``None``: all available).
     """
 
-    def __init__(self, model_path: str | Path, *, workers: int | None = None, batch_size: int = 64,
+    def __init__(self, model_path: str | Path, *, workers: int | None = None, batch_size: int = DEFAULT_BATCH_SIZE,
                  address: str | None = None, cores: int | None = None) -> None:
         import ray
 

@@ -23,7 +23,7 @@ from typing import Any, Literal
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ticketguard.models.classifier import MAX_CHARS, normalize_text
+from ticketguard.models.text import EMPTY_TEXT
 from ticketguard.models.errors import InvalidInputError
 
 Format = Literal["jsonl", "csv", "parquet"]
@@ -31,8 +31,7 @@ FORMATS: tuple[Format, ...] = ("jsonl", "csv", "parquet")
 _SUFFIXES: dict[str, Format] = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv",
                                 ".parquet": "parquet", ".pq": "parquet"}
 
-# reasons written to the rejects file
-EMPTY_TEXT = "empty text"
+# reasons written to the rejects file (the classifier adds its own, e.g. EMPTY_TEXT)
 UNDECODABLE = "undecodable bytes"
 INVALID_JSON = "invalid JSON"
 NOT_AN_OBJECT = "not a JSON object"
@@ -74,10 +73,11 @@ class Record:
     data: dict[str, Any] | None
     reason: str | None = None
 
-    def text(self, columns: Columns) -> str:
-        """The message text of an accepted record."""
-        assert self.data is not None and self.reason is None
-        return str(self.data[columns.text])
+    def text(self, columns: Columns) -> object:
+        """The message text of an accepted record (the classifier judges it); ``None`` for a rejected one."""
+        if self.data is None or self.reason is not None:
+            return None
+        return self.data[columns.text]
 
 
 def detect_format(path: Path, fmt: str | None = None) -> Format:
@@ -97,10 +97,12 @@ def detect_format(path: Path, fmt: str | None = None) -> Format:
 
 
 def validate(data: dict[str, Any], columns: Columns) -> str | None:
-    """The reason a decoded row cannot be classified, or ``None`` if it can.
+    """The reason a decoded row is unusable (missing columns, undecodable text), or ``None``.
+
+    Whether the text itself can be classified is the classifier's decision, made per item.
 
     Example:
-        >>> validate({"id": 1, "text": "  "}, Columns())
+        >>> validate({"id": 1, "text": None}, Columns())
         'empty text'
     """
     for name in (columns.text, columns.id):
@@ -110,7 +112,7 @@ def validate(data: dict[str, Any], columns: Columns) -> str | None:
     if value is None or value == "":
         return missing_column(columns.id)
     text = data[columns.text]
-    if text is None:
+    if text is None:  # a null cell is an empty message
         return EMPTY_TEXT
     if isinstance(text, bytes):
         try:
@@ -121,9 +123,6 @@ def validate(data: dict[str, Any], columns: Columns) -> str | None:
         return not_a_string(columns.text, text)
     if _has_surrogates(text):
         return UNDECODABLE
-    # the classifier's own normalisation decides emptiness, so it never refuses a batch
-    if not normalize_text(text[:MAX_CHARS]):
-        return EMPTY_TEXT
     return None
 
 

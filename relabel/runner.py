@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ticketguard.models.errors import InvalidInputError
+from ticketguard.models.prediction import Unclassifiable
 from ticketguard.relabel.checkpoint import Checkpoint, fingerprint
 from ticketguard.relabel.engine_local import Labelled
 from ticketguard.relabel.readers import Format, Position, Source, detect_format
@@ -144,9 +145,10 @@ def _shape(chunk: Labelled, source: Source, model_version: str, summary: Summary
     rows, bad = [], []
     for record, prediction in chunk:
         data = record.data or {}
-        if prediction is None:
-            bad.append({"row": record.row, "id": data.get(columns.id), "reason": record.reason})
-            summary.reject(record.reason or "unknown")
+        if isinstance(prediction, Unclassifiable):
+            reason = record.reason or prediction.reason  # the reader's reason comes first
+            bad.append({"row": record.row, "id": data.get(columns.id), "reason": reason})
+            summary.reject(reason)
             continue
         summary.add(new=prediction.label, lang=data.get(columns.lang) if columns.lang else None,
                     old=data.get(columns.label) if columns.label else None)

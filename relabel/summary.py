@@ -13,9 +13,8 @@ from rich.console import Console
 from rich.table import Table
 
 from ticketguard.models.labels import LABELS
+from ticketguard.models.languages import UNKNOWN_LANG
 from ticketguard.relabel.writers import atomic_write_bytes
-
-UNKNOWN_LANG = "unknown"
 
 
 @dataclass

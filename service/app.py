@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
+from ticketguard import __version__
 from ticketguard.models.classifier import Classifier
 from ticketguard.service.batching import MicroBatcher
 from ticketguard.service.db import make_engine, make_session_factory, upgrade_database
@@ -25,9 +26,6 @@ from ticketguard.service.routes import classify, messages, ops, webhooks
 from ticketguard.service.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
-
-VERSION = "0.1.0"
-
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -80,7 +78,7 @@ def create_app(settings: Settings | None = None, *, classifier: Classifier | Non
         'ready'
     """
     settings = settings or get_settings()
-    app = FastAPI(title="TicketGuard", version=VERSION, lifespan=lifespan,
+    app = FastAPI(title="TicketGuard", version=__version__, lifespan=lifespan,
                   description="Classify customer-support messages as threat, abuse, manipulation, complaint or "
                               "neutral; receive helpdesk webhooks; store results and agent feedback.")
     metrics = Metrics()

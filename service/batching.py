@@ -20,20 +20,19 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from ticketguard.models.errors import InvalidInputError
-from ticketguard.models.prediction import Prediction
+from ticketguard.models.prediction import Result
 from ticketguard.service.errors import NotReadyError, OverloadedError
 from ticketguard.service.metrics import Metrics
 
 logger = logging.getLogger(__name__)
 
-PredictFn = Callable[[Sequence[str]], list[Prediction]]
+PredictFn = Callable[[Sequence[str]], list[Result]]
 
 
 @dataclass
 class _Job:
     texts: list[str]
-    future: asyncio.Future[list[Prediction]]
+    future: asyncio.Future[list[Result]]
 
 
 class MicroBatcher:
@@ -107,8 +106,8 @@ class MicroBatcher:
             self._executor.shutdown(wait=True)
             self._executor = None
 
-    async def submit(self, texts: Sequence[str]) -> list[Prediction]:
-        """Classify ``texts`` (in order) as part of the next batch.
+    async def submit(self, texts: Sequence[str]) -> list[Result]:
+        """Classify ``texts`` (in order) as part of the next batch; one result per text.
 
         Raises:
             OverloadedError: the queue is full.
@@ -169,14 +168,6 @@ class MicroBatcher:
         started = time.perf_counter()
         try:
             predictions = await loop.run_in_executor(self._executor, self._predict, texts)
-        except InvalidInputError as err:
-            if len(jobs) > 1:
-                # one bad message must not fail its neighbours: retry each job on its own
-                for job in jobs:
-                    await self._execute([job])
-            else:
-                _resolve(jobs[0], error=err)
-            return
         except Exception as err:  # noqa: BLE001 - handed to every waiting request, which re-raises it
             logger.exception("predict failed on a batch of %d messages", len(texts))
             for job in jobs:
@@ -190,7 +181,7 @@ class MicroBatcher:
             offset += len(job.texts)
 
 
-def _resolve(job: _Job, *, result: list[Prediction] | None = None, error: BaseException | None = None) -> None:
+def _resolve(job: _Job, *, result: list[Result] | None = None, error: BaseException | None = None) -> None:
     if job.future.done():
         return
     if error is not None:

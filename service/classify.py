@@ -8,13 +8,15 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from ticketguard.models.prediction import Prediction
+from ticketguard.models.errors import InvalidInputError
+from ticketguard.models.prediction import Prediction, Unclassifiable
 from ticketguard.service import repository
 from ticketguard.service.batching import MicroBatcher
 from ticketguard.service.errors import LimitError
 from ticketguard.service.metrics import Metrics
 from ticketguard.service.orm import Message
-from ticketguard.service.schemas import TicketIn, normalize_lang
+from ticketguard.models.languages import UNKNOWN_LANG, normalize_lang
+from ticketguard.service.schemas import TicketIn
 from ticketguard.service.settings import Settings
 
 
@@ -33,10 +35,21 @@ def enforce_limits(tickets: Sequence[TicketIn], settings: Settings) -> None:
 
 
 async def predict(tickets: Sequence[TicketIn], *, batcher: MicroBatcher, metrics: Metrics) -> list[Prediction]:
-    """Classify through the micro-batcher and count labels per language."""
-    predictions = await batcher.submit([t.text for t in tickets])
-    for ticket, prediction in zip(tickets, predictions):
-        metrics.predictions.labels(label=prediction.label, lang=normalize_lang(ticket.lang) or "unknown").inc()
+    """Classify through the micro-batcher and count labels per language.
+
+    Raises:
+        InvalidInputError: the classifier could not classify an item (the request schema applies the
+            same rule first, so this only guards a schema that was bypassed).
+    """
+    results = await batcher.submit([t.text for t in tickets])
+    predictions = []
+    for i, result in enumerate(results):
+        if isinstance(result, Unclassifiable):
+            where = f"items.{i}.text" if len(tickets) > 1 else "text"
+            raise InvalidInputError(f"{where}: {result.reason}")
+        predictions.append(result)
+    for ticket, prediction in zip(tickets, predictions, strict=True):
+        metrics.predictions.labels(label=prediction.label, lang=normalize_lang(ticket.lang) or UNKNOWN_LANG).inc()
     return predictions
 
 

@@ -12,11 +12,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
+from ticketguard.data import TEXT_MAX_CHARS, TEXT_MIN_CHARS
+from ticketguard.models.languages import normalize_lang
 from ticketguard.service import repository
-from ticketguard.service.schemas import normalize_lang
 
-#: the corpus format's bounds (training.corpus); service/ does not import training/
-CORPUS_MIN_CHARS, CORPUS_MAX_CHARS = 2, 4000
 _AGENT = re.compile(r"[^A-Za-z0-9._@-]+")
 
 
@@ -42,8 +41,8 @@ def correction_rows(*, session: Session, report: ExportReport) -> Iterator[dict[
         lang = normalize_lang(message.lang)
         if message.text is None:
             report.skip("text not stored")
-        elif not CORPUS_MIN_CHARS <= len(text) <= CORPUS_MAX_CHARS:
-            report.skip(f"text outside {CORPUS_MIN_CHARS}..{CORPUS_MAX_CHARS} characters")
+        elif not TEXT_MIN_CHARS <= len(text) <= TEXT_MAX_CHARS:
+            report.skip(f"text outside {TEXT_MIN_CHARS}..{TEXT_MAX_CHARS} characters")
         elif lang is None:
             report.skip("language unknown")
         else:

@@ -9,6 +9,8 @@ from sqlalchemy import JSON, DateTime, Dialect, ForeignKey, Index, Integer, Stri
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from ticketguard.models.languages import MAX_TAG_CHARS
+
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
@@ -54,7 +56,7 @@ class Message(Base):
     external_id: Mapped[str] = mapped_column(String(255))
     text: Mapped[str | None] = mapped_column(Text, nullable=True)
     text_chars: Mapped[int] = mapped_column(Integer)
-    lang: Mapped[str | None] = mapped_column(String(35), nullable=True)
+    lang: Mapped[str | None] = mapped_column(String(MAX_TAG_CHARS), nullable=True)
     label: Mapped[str] = mapped_column(String(16))
     scores: Mapped[dict[str, Any]] = mapped_column(JSON)
     flags: Mapped[list[str]] = mapped_column(JSON)
@@ -77,3 +79,22 @@ class Feedback(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     message: Mapped[Message] = relationship(back_populates="feedback")
+
+
+class LabelHistory(Base):
+    """A message's previous label, kept when a re-labelling run replaces it.
+
+    ``(message_id, new_model_version)`` is unique, so a run records a message once.
+    """
+
+    __tablename__ = "label_history"
+    __table_args__ = (UniqueConstraint("message_id", "new_model_version", name="uq_label_history_message_model"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(16))
+    scores: Mapped[dict[str, Any]] = mapped_column(JSON)
+    model_version: Mapped[str] = mapped_column(String(128))
+    new_label: Mapped[str] = mapped_column(String(16))
+    new_model_version: Mapped[str] = mapped_column(String(128))
+    relabelled_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -2,59 +2,38 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, StrictStr, Tag, field_validator
 
-from ticketguard.models.classifier import normalize_text
+from ticketguard.models.text import unclassifiable_reason
 from ticketguard.models.labels import Label
+from ticketguard.models.languages import LANG_TAG, MAX_TAG_CHARS
 from ticketguard.service.settings import HARD_MAX_BATCH_ITEMS, HARD_MAX_TEXT_CHARS
 
-_LANG_TAG = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*$")
-_CORPUS_LANG = re.compile(r"^(?:[a-z]{2}|zh-Hans|zh-Hant)$")
-_HANT_REGIONS = {"tw", "hk", "mo", "hant"}
-
-
-def normalize_lang(value: str | None) -> str | None:
-    """A language tag in corpus form (``en``, ``zh-Hans``), or ``None`` when it has none.
-
-    Example:
-        >>> normalize_lang("en-US"), normalize_lang("zh-TW"), normalize_lang("ZH_hans_CN"), normalize_lang("tlh")
-        ('en', 'zh-Hant', 'zh-Hans', None)
-    """
-    if not value:
-        return None
-    parts = re.split(r"[-_]", value.strip())
-    primary = parts[0].lower()
-    if primary == "zh":
-        rest = {p.lower() for p in parts[1:]}
-        return "zh-Hant" if rest & _HANT_REGIONS else "zh-Hans"
-    return primary if _CORPUS_LANG.match(primary) else None
-
-
 class TicketIn(BaseModel):
-    """One message to classify. Whitespace-only or control-character-only text is refused."""
+    """One message to classify. Text the classifier cannot classify (blank, invisible only) is refused."""
 
     model_config = ConfigDict(extra="forbid")
 
     text: StrictStr = Field(min_length=1, max_length=HARD_MAX_TEXT_CHARS, description="the customer's message")
     id: StrictStr | None = Field(default=None, min_length=1, max_length=255, description="echoed back")
-    lang: StrictStr | None = Field(default=None, max_length=35, description="BCP 47 tag, e.g. en, de-AT, zh-Hant")
+    lang: StrictStr | None = Field(default=None, max_length=MAX_TAG_CHARS, description="BCP 47 tag, e.g. en, de-AT, zh-Hant")
 
     @field_validator("text")
     @classmethod
     def _has_content(cls, value: str) -> str:
-        # the classifier's own normalisation decides what "empty" means
-        if not normalize_text(value):
-            raise ValueError("text is empty or whitespace only")
+        # the classifier owns the rule; the schema only applies it at the edge (422 before the model)
+        reason = unclassifiable_reason(value)
+        if reason is not None:
+            raise ValueError(reason)
         return value
 
     @field_validator("lang")
     @classmethod
     def _lang_tag(cls, value: str | None) -> str | None:
-        if value is not None and not _LANG_TAG.match(value):
+        if value is not None and not LANG_TAG.match(value):
             raise ValueError(f"lang must be a language tag like 'en' or 'zh-Hant', got {value!r}")
         return value
 
@@ -83,6 +62,7 @@ class ClassificationOut(BaseModel):
     label: Label
     scores: Scores = Field(description="calibrated probability of each of the five labels; they sum to 1")
     flags: list[Label] = Field(description="labels over their flag threshold, in precedence order")
+    review: bool = Field(description="the model is not confident enough to act on alone: an agent should check")
     model_version: str
 
 

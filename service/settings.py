@@ -14,11 +14,12 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from ticketguard.data import CORPUS_DIR
+from ticketguard.data import CHALLENGE_DIR, CORPUS_DIR
+from ticketguard.models.defaults import DEFAULT_BATCH_SIZE, MAX_CHARS
 
 
-#: the classifier truncates beyond this many characters, so no request may carry more per message
-HARD_MAX_TEXT_CHARS = 20_000
+#: the classifier reads at most this many characters, so no request may carry more per message
+HARD_MAX_TEXT_CHARS = MAX_CHARS
 HARD_MAX_BATCH_ITEMS = 1024
 #: secrets shorter than this are guessable; real helpdesk signing keys are 32+ characters
 MIN_SECRET_CHARS = 16
@@ -26,8 +27,6 @@ _PLACEHOLDERS = frozenset({
     "changeme", "change-me", "change_me", "changethis", "secret", "password", "passw0rd", "placeholder",
     "default", "example", "todo", "fixme", "xxx", "your-secret", "yoursecret", "your_api_key", "apikey",
 })
-
-WEBHOOK_PROVIDERS = ("zendesk", "intercom", "freshdesk", "front", "generic")
 
 
 def _default_cache_dir() -> Path:
@@ -53,8 +52,9 @@ class Settings(BaseSettings):
     cache_dir: Path = Field(default_factory=_default_cache_dir, description="base model and default model cache")
     model_path: Path | None = Field(default=None, description="artifact to serve; default: the built default model")
     corpus_dir: Path = Field(default=CORPUS_DIR, description="labelled corpus")
+    challenge_dir: Path = Field(default=CHALLENGE_DIR, description="challenge split (evaluation only)")
     threads: int | None = Field(default=None, ge=1, description="torch threads for inference")
-    batch_size: int = Field(default=64, ge=1, le=1024, description="maximum messages per forward pass")
+    batch_size: int = Field(default=DEFAULT_BATCH_SIZE, ge=1, le=1024, description="maximum messages per forward pass")
     quantize: bool = Field(default=False, description="int8 dynamic quantisation of the model's linear layers (CPU)")
 
     # --- HTTP server -------------------------------------------------------------------------
@@ -140,17 +140,6 @@ class Settings(BaseSettings):
     @property
     def resolved_model_path(self) -> Path:
         return self.model_path or self.default_model_dir
-
-    def webhook_secret(self, provider: str) -> str | None:
-        """The configured secret of a webhook provider, or ``None`` when that provider is off."""
-        secret: SecretStr | None = {
-            "zendesk": self.zendesk_webhook_secret,
-            "intercom": self.intercom_client_secret,
-            "front": self.front_app_secret,
-            "freshdesk": self.freshdesk_shared_secret,
-            "generic": self.generic_webhook_secret,
-        }.get(provider)
-        return secret.get_secret_value() if secret is not None else None
 
 
 @lru_cache

@@ -31,7 +31,8 @@ async def classify(request: Annotated[ClassifyRequest, Body(openapi_examples=_EX
     enforce_limits(tickets, settings)
     predictions = await predict(tickets, batcher=batcher, metrics=metrics)
     results = [ClassificationOut(id=t.id, lang=t.lang, label=p.label, scores=p.scores, flags=p.flags,
-                                 model_version=classifier.model_version) for t, p in zip(tickets, predictions)]
+                                 review=p.review, model_version=classifier.model_version)
+               for t, p in zip(tickets, predictions, strict=True)]
     if isinstance(request, BatchIn):
         return BatchOut(items=results, model_version=classifier.model_version)
     return results[0]

@@ -28,8 +28,7 @@ async def receive_webhook(provider: str, request: Request, settings: SettingsDep
                           metrics: MetricsDep, classifier: ClassifierDep,
                           session_factory: SessionFactoryDep) -> WebhookOut | JSONResponse:
     """Accept a delivery from zendesk, intercom, freshdesk, front or generic; a retry gets the stored result."""
-    adapter = get_provider(provider, settings)
-    secret = settings.webhook_secret(provider)
+    adapter, secret = get_provider(provider, settings)
     if secret is None:
         raise ProviderDisabledError(f"webhook provider {provider!r} is not configured on this server")
     body = await request.body()

@@ -1,9 +1,16 @@
-"""Helpdesk webhook adapters: one module per provider, each verifying its own signature scheme."""
+"""Helpdesk webhook adapters: one module per provider, each verifying its own signature scheme.
+
+:data:`PROVIDERS` is the one table of providers: the adapter of each, and the setting that holds
+its secret (a provider without a secret is switched off).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from ticketguard.service.errors import UnknownProviderError
-from ticketguard.service.settings import WEBHOOK_PROVIDERS, Settings
+from ticketguard.service.settings import Settings
 from ticketguard.service.webhooks.base import Challenge, Ignored, Parsed, Provider, WebhookEvent
 from ticketguard.service.webhooks.freshdesk import Freshdesk
 from ticketguard.service.webhooks.front import Front
@@ -11,19 +18,32 @@ from ticketguard.service.webhooks.generic import Generic
 from ticketguard.service.webhooks.intercom import Intercom
 from ticketguard.service.webhooks.zendesk import Zendesk
 
-__all__ = ["Challenge", "Ignored", "Parsed", "Provider", "WebhookEvent", "get_provider"]
+__all__ = ["PROVIDERS", "Challenge", "Ignored", "Parsed", "Provider", "WebhookEvent", "get_provider"]
 
 
-def get_provider(name: str, settings: Settings) -> Provider:
-    """The adapter of ``name``.
+@dataclass(frozen=True)
+class ProviderSpec:
+    make: Callable[[Settings], Provider]
+    secret_setting: str
+
+
+PROVIDERS: dict[str, ProviderSpec] = {
+    "zendesk": ProviderSpec(lambda settings: Zendesk(), "zendesk_webhook_secret"),
+    "intercom": ProviderSpec(lambda settings: Intercom(), "intercom_client_secret"),
+    "freshdesk": ProviderSpec(lambda settings: Freshdesk(settings.freshdesk_secret_header), "freshdesk_shared_secret"),
+    "front": ProviderSpec(lambda settings: Front(), "front_app_secret"),
+    "generic": ProviderSpec(lambda settings: Generic(), "generic_webhook_secret"),
+}
+
+
+def get_provider(name: str, settings: Settings) -> tuple[Provider, str | None]:
+    """The adapter of ``name`` and its configured secret (``None`` when the provider is off).
 
     Raises:
-        UnknownProviderError: not one of ``zendesk, intercom, freshdesk, front, generic``.
+        UnknownProviderError: ``name`` is not in :data:`PROVIDERS`.
     """
-    providers: dict[str, Provider] = {
-        "zendesk": Zendesk(), "intercom": Intercom(), "front": Front(), "generic": Generic(),
-        "freshdesk": Freshdesk(settings.freshdesk_secret_header),
-    }
-    if name not in providers:
-        raise UnknownProviderError(f"unknown webhook provider {name!r}; expected one of {', '.join(WEBHOOK_PROVIDERS)}")
-    return providers[name]
+    spec = PROVIDERS.get(name)
+    if spec is None:
+        raise UnknownProviderError(f"unknown webhook provider {name!r}; expected one of {', '.join(PROVIDERS)}")
+    secret = getattr(settings, spec.secret_setting)
+    return spec.make(settings), secret.get_secret_value() if secret is not None else None

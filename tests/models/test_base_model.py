@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from ticketguard.models.base import EMBEDDED_BASE, build_base_model, resolve_base_model, verify
+from ticketguard.models.base import build_base_model, resolve_base_model, verify
+from ticketguard.models.defaults import EMBEDDED_BASE
 
 SENTENCES = [
     "My invoice shows the same subscription charged twice this month.",

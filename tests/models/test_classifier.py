@@ -7,9 +7,11 @@ import numpy as np
 import pytest
 
 from ticketguard.models.artifact import CALIBRATION_FILE, LABELS_FILE, MANIFEST
-from ticketguard.models.classifier import Classifier, normalize_text
+from ticketguard.models.classifier import Classifier, predictions_only
 from ticketguard.models.errors import ArtifactError, InvalidInputError
 from ticketguard.models.labels import LABELS
+from ticketguard.models.prediction import Prediction, Unclassifiable
+from ticketguard.models.text import SURROGATES, normalize_text, unclassifiable_reason
 from tests.conftest import build_tiny_artifact
 from tests.tolerances import PINNED_ATOL, SCORE_ATOL
 
@@ -52,12 +54,29 @@ def test_temperature_and_thresholds_are_applied(tiny_artifact, tmp_path):
     assert prediction.flags == ["threat"]
 
 
-def test_empty_and_non_string_inputs_are_rejected(classifier):
+def test_unclassifiable_items_are_reported_without_failing_their_batch(classifier):
     assert classifier.predict([]) == []
-    with pytest.raises(InvalidInputError, match="text #1 is empty"):
-        classifier.predict(["fine", "  \n\t "])
-    with pytest.raises(InvalidInputError, match="text #0 is int"):
-        classifier.predict([42])  # type: ignore[list-item]
+    texts = ["fine", "  \n\t ", 42, "\u200b\u200c\u200d\u2060\ufeff", "bad \ud800 half", TEXTS[0]]
+    results = classifier.predict(texts)  # type: ignore[arg-type]
+    assert results[1:5] == [Unclassifiable("empty text"), Unclassifiable("text is int, expected a string"),
+                            Unclassifiable("empty text"), Unclassifiable(SURROGATES)]
+    assert isinstance(results[0], Prediction) and isinstance(results[5], Prediction)
+    # the neighbours get exactly what they get alone
+    alone = classifier.predict([TEXTS[0]])[0]
+    assert results[5].label == alone.label and results[5].scores == pytest.approx(alone.scores, abs=SCORE_ATOL)
+
+
+def test_a_bare_string_is_refused_not_split_into_characters(classifier):
+    with pytest.raises(InvalidInputError, match="not a single str"):
+        classifier.predict("hello")
+
+
+def test_unclassifiable_reason_is_the_one_rule():
+    assert unclassifiable_reason("ok") is None
+    assert unclassifiable_reason("\u00a0\u3000\t") == "empty text"
+    assert unclassifiable_reason("\U0001f621") is None  # an emoji alone is content
+    with pytest.raises(InvalidInputError, match="text #1: empty text"):
+        predictions_only([Prediction("neutral", {}), Unclassifiable("empty text")])
 
 
 def test_normalize_text():
@@ -140,8 +159,8 @@ def test_int8_quantisation_keeps_scores_close(tiny_artifact, classifier):
 def test_batches_respect_size_and_padded_token_budget(tiny_artifact):
     clf = Classifier.load(tiny_artifact, batch_size=4, max_batch_tokens=60)
     long_text = "word " * 40
-    batches = clf.preprocess(["hi"] * 6 + [long_text, long_text])
-    lengths = [len(b.texts) for b in batches]
+    batches = clf.preprocess(["hi"] * 6 + [long_text, long_text]).batches
+    lengths = [len(b.encoded) for b in batches]
     assert sum(lengths) == 8 and max(lengths) <= 4
     # the two long texts (about 43 tokens each) cannot share a 60-token batch with anything
     assert [b.index for b in batches][-2:] == [[6], [7]]

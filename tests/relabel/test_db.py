@@ -11,7 +11,7 @@ from sqlalchemy import Engine, insert, select
 
 from ticketguard.relabel.db import relabel_database
 from ticketguard.relabel.engine_local import LocalEngine
-from ticketguard.relabel.history import LabelHistory
+from ticketguard.service.orm import LabelHistory
 from ticketguard.service.db import make_engine, upgrade_database
 from ticketguard.service.orm import Message
 from tests.relabel.conftest import corpus_rows

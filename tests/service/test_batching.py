@@ -11,9 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from fastapi.testclient import TestClient
 
-from ticketguard.models.errors import InvalidInputError
 from ticketguard.models.labels import LABELS
-from ticketguard.models.prediction import Prediction
+from ticketguard.models.prediction import Prediction, Result, Unclassifiable
 from ticketguard.service.batching import MicroBatcher
 from ticketguard.service.errors import NotReadyError, OverloadedError
 from ticketguard.service.metrics import Metrics
@@ -27,12 +26,11 @@ class GatedPredict:
         self.gate = threading.Event()
         self.gate.set()
 
-    def __call__(self, texts: Sequence[str]) -> list[Prediction]:
+    def __call__(self, texts: Sequence[str]) -> list[Result]:
         self.gate.wait(10)
-        if any(t == "BAD" for t in texts):
-            raise InvalidInputError("text is empty")
         self.calls.append(list(texts))
-        return [Prediction(label=LABELS[len(t) % 5], scores={name: 0.2 for name in LABELS}) for t in texts]
+        return [Unclassifiable("empty text") if t == "BAD" else
+                Prediction(label=LABELS[len(t) % 5], scores={name: 0.2 for name in LABELS}) for t in texts]
 
 
 async def _until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
@@ -109,15 +107,16 @@ def test_full_queue_refuses_with_retry_after() -> None:
     asyncio.run(scenario())
 
 
-def test_one_bad_message_fails_only_its_own_request() -> None:
+def test_one_bad_message_gets_its_reason_in_the_shared_batch() -> None:
     async def scenario() -> None:
         predict = GatedPredict()
         batcher = MicroBatcher(predict, max_batch_size=64, max_wait_ms=50, queue_size=100)
         await batcher.start()
-        good, bad = await asyncio.gather(batcher.submit(["fine"]), batcher.submit(["BAD"]), return_exceptions=True)
+        good, bad = await asyncio.gather(batcher.submit(["fine"]), batcher.submit(["BAD"]))
         await batcher.stop()
-        assert isinstance(bad, InvalidInputError)
-        assert good[0].label == LABELS[4]
+        assert bad == [Unclassifiable("empty text")]
+        assert isinstance(good[0], Prediction) and good[0].label == LABELS[4]
+        assert predict.calls == [["fine", "BAD"]]  # one forward pass, no retry
 
     asyncio.run(scenario())
 

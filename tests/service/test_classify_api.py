@@ -58,8 +58,9 @@ def test_client_request_id_is_echoed(client: TestClient, auth: dict[str, str]) -
 
 @pytest.mark.parametrize(("payload", "status", "code", "needle"), [
     ({"text": ""}, 422, "validation_error", "text"),
-    ({"text": "   \n\t  "}, 422, "validation_error", "empty or whitespace"),
-    ({"text": "\x00\x01\x02"}, 422, "validation_error", "empty or whitespace"),
+    ({"text": "   \n\t  "}, 422, "validation_error", "empty text"),
+    ({"text": "\x00\x01\x02"}, 422, "validation_error", "empty text"),
+    ({"text": "\u200b\u200c\u200d\u2060\ufeff"}, 422, "validation_error", "empty text"),
     ({"text": "x" * 20_001}, 422, "validation_error", "at most 20000"),
     ({"text": 42}, 422, "validation_error", "valid string"),
     ({"text": ["a"]}, 422, "validation_error", "valid string"),

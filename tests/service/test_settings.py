@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from ticketguard.service.webhooks import get_provider
 from ticketguard.service.settings import Settings
 
 
@@ -19,7 +20,7 @@ def test_defaults(tmp_path: Path) -> None:
     assert settings.database_url == f"sqlite:///{tmp_path / 'ticketguard.db'}"
     assert (settings.max_text_chars, settings.max_batch_items, settings.webhook_tolerance_seconds) == (20_000, 256, 300)
     assert settings.microbatch_enabled and settings.store_text
-    assert settings.webhook_secret("zendesk") is None
+    assert get_provider("zendesk", settings)[1] is None
 
 
 def test_environment_is_read_with_the_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -29,7 +30,7 @@ def test_environment_is_read_with_the_prefix(monkeypatch: pytest.MonkeyPatch) ->
     settings = build()
     assert [k.get_secret_value() for k in settings.api_keys] == ["first-key-0123456789abc", "second-key-0123456789abc"]
     assert settings.microbatch_max_wait_ms == 12.5
-    assert settings.webhook_secret("zendesk") == "dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ=="
+    assert get_provider("zendesk", settings)[1] == "dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ=="
     monkeypatch.setenv("TICKETGUARD_API_KEYS", '["json-list-key-0123456789"]')
     assert [k.get_secret_value() for k in build().api_keys] == ["json-list-key-0123456789"]
 
