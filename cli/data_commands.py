@@ -26,22 +26,28 @@ console = Console()
 
 @app.command("check")
 def check(
-    path: Annotated[Path | None, typer.Argument(help="corpus file or directory (default: data/corpus)")] = None,
+    paths: Annotated[list[Path] | None, typer.Argument(help="corpus files or directories (default: the shipped "
+                                                           "corpus and challenge split)")] = None,
     targets: Annotated[bool, typer.Option(help="enforce the shipped corpus's per-language minimums")] = True,
     threshold: Annotated[float, typer.Option(help="near-duplicate Jaccard threshold")] = 0.8,
 ) -> None:
     """Validate schema, labels, languages, lengths, duplicates and split leakage; print counts."""
-    path = path or get_settings().corpus_dir
-    report = check_corpus(path, threshold=threshold, min_per_label=CORPUS_TARGETS if targets else None)
+    settings = get_settings()
+    if not paths:
+        paths = [settings.corpus_dir] + ([settings.challenge_dir] if settings.challenge_dir.is_dir() else [])
+    report = check_corpus(paths, threshold=threshold, min_per_label=CORPUS_TARGETS if targets else None)
     counts = report.counts()
-    table = Table("lang", *LABELS, "total", "hard", "test", title=f"{path}: {len(report.rows)} rows")
+    table = Table("lang", *LABELS, "total", "hard", "test", "challenge",
+                  title=f"{', '.join(map(str, paths))}: {len(report.rows)} rows")
     for lang in sorted(counts):
         rows = [r for r in report.rows if r.lang == lang]
         table.add_row(lang, *(str(counts[lang][label]) for label in LABELS), str(len(rows)),
-                      str(sum("hard" in r.tags for r in rows)), str(sum(r.split == "test" for r in rows)))
+                      str(sum("hard" in r.tags for r in rows)), str(sum(r.split == "test" for r in rows)),
+                      str(sum(r.split == "challenge" for r in rows)))
     totals = Counter(r.label for r in report.rows)
     table.add_row("all", *(str(totals[label]) for label in LABELS), str(len(report.rows)),
-                  str(sum("hard" in r.tags for r in report.rows)), str(sum(r.split == "test" for r in report.rows)))
+                  str(sum("hard" in r.tags for r in report.rows)), str(sum(r.split == "test" for r in report.rows)),
+                  str(sum(r.split == "challenge" for r in report.rows)))
     console.print(table)
     for warning in report.warnings:
         console.print(f"[yellow]warning:[/] {warning}")

@@ -1,28 +1,31 @@
-"""``base``, ``train``, ``evaluate`` and ``predict``: the model life cycle on the command line."""
+"""``base``, ``build``, ``train``, ``evaluate`` and ``predict``: the model life cycle on the command line.
+
+Heavy libraries (torch, transformers, matplotlib) are imported inside the commands that need
+them, so ``ticketguard --help`` and the data commands start quickly.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from ticketguard.models.base import EMBEDDED_BASE, build_base_model
-from ticketguard.models.classifier import Classifier
-from ticketguard.models.errors import TicketGuardError
+from ticketguard.models.errors import ArtifactError, TicketGuardError
 from ticketguard.service.settings import get_settings
 from ticketguard.training.config import TrainConfig
-from ticketguard.training.corpus import load_corpus
-from ticketguard.training.default_model import ensure_default_model
-from ticketguard.training.evaluate import evaluate
-from ticketguard.training.pipeline import train
+from ticketguard.training.corpus import SPLITS
+
+if TYPE_CHECKING:
+    from ticketguard.training.evaluate import LabelledText
 
 console = Console()
 err_console = Console(stderr=True)
+_DEFAULT = TrainConfig.field_default
 
 
 def fail(message: str) -> typer.Exit:
@@ -30,22 +33,40 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(code=2)
 
 
-def _default_model() -> Path:
+def build_default_model() -> Path:
     """The default model directory, trained from the configured corpus first if missing."""
+    from ticketguard.training.default_model import ensure_default_model
+
     settings = get_settings()
     return ensure_default_model(settings.default_model_dir, settings.corpus_dir, settings.cache_dir,
-                                threads=settings.threads)
+                                challenge=settings.challenge_dir, threads=settings.threads)
 
 
-def resolve_model(model: Path | None) -> Path:
-    """The given artifact, or the default model (built on first use)."""
-    if model is not None:
-        return model
-    return get_settings().model_path or _default_model()
+def resolve_model(model: Path | None, *, build: bool = False) -> Path:
+    """The given artifact, else the configured or default model.
+
+    Args:
+        build: train the default model when it does not exist yet (``build`` and ``serve``);
+            other commands refuse instead of starting a long training run.
+
+    Raises:
+        ArtifactError: no model is given or configured and the default model is not built.
+    """
+    settings = get_settings()
+    if model is not None or settings.model_path is not None:
+        return model or settings.resolved_model_path
+    if build:
+        return build_default_model()
+    if not settings.default_model_dir.is_dir():
+        raise ArtifactError(f"the default model is not built yet ({settings.default_model_dir}); run "
+                            "`ticketguard build` once (about 20 minutes on 2 cores) or pass --model")
+    return settings.default_model_dir
 
 
 def base() -> None:
     """Convert (or verify) the embedded multilingual-e5-small base model and print its path."""
+    from ticketguard.models.base import build_base_model
+
     try:
         path = build_base_model(get_settings().cache_dir, log=lambda m: err_console.print(m))
     except TicketGuardError as err:
@@ -54,9 +75,9 @@ def base() -> None:
 
 
 def build() -> None:
-    """Build the default model (base conversion + fine-tuning on data/corpus) if missing; print its path."""
+    """Build the default model (base conversion + fine-tuning on the shipped corpus) if missing; print its path."""
     try:
-        path = _default_model()
+        path = build_default_model()
     except TicketGuardError as err:
         raise fail(str(err)) from err
     console.print(str(path))
@@ -64,56 +85,85 @@ def build() -> None:
 
 def train_command(
     out: Annotated[Path, typer.Option("--out", "-o", help="artifact directory to write")],
-    data: Annotated[Path | None, typer.Option(help="corpus file or directory (default: data/corpus)")] = None,
-    arch: Annotated[str, typer.Option(help="transformer | tfidf")] = "transformer",
-    base_model: Annotated[str, typer.Option(help="HF id, local checkpoint, or the embedded base")] = EMBEDDED_BASE,
-    epochs: int = 3,
-    batch_size: int = 32,
-    learning_rate: float = 8e-5,
-    max_length: int = 256,
+    data: Annotated[Path | None, typer.Option(help="corpus file or directory (default: the shipped corpus)")] = None,
+    challenge: Annotated[Path | None, typer.Option(help="challenge rows for the report (default: shipped)")] = None,
+    arch: Annotated[str, typer.Option(help="transformer | tfidf")] = _DEFAULT("arch"),
+    base_model: Annotated[str, typer.Option(help="HF id, local checkpoint, or the embedded base")] = _DEFAULT("base_model"),
+    pooling: Annotated[str, typer.Option(help="mean | cls")] = _DEFAULT("pooling"),
+    epochs: int = _DEFAULT("epochs"),
+    batch_size: int = _DEFAULT("batch_size"),
+    learning_rate: float = _DEFAULT("learning_rate"),
+    max_length: int = _DEFAULT("max_length"),
+    label_smoothing: float = _DEFAULT("label_smoothing"),
+    augment: Annotated[float, typer.Option(help="share of training texts given register noise")] = _DEFAULT("augment"),
+    bf16: Annotated[bool, typer.Option(help="bfloat16 autocast for training")] = _DEFAULT("bf16"),
     max_steps: Annotated[int | None, typer.Option(help="stop after this many steps (smoke runs)")] = None,
-    seed: int = 13,
+    seed: int = _DEFAULT("seed"),
     threads: int | None = None,
-    freeze_layers: Annotated[int, typer.Option(help="keep the bottom N encoder layers frozen")] = 3,
+    freeze_layers: Annotated[int, typer.Option(help="keep the bottom N encoder layers frozen")] = _DEFAULT("freeze_layers"),
     unfreeze_embeddings: bool = False,
     overwrite: bool = False,
 ) -> None:
-    """Fine-tune (or fit the TF-IDF baseline), calibrate on dev, evaluate, and write an artifact."""
+    """Fine-tune (or fit the TF-IDF baseline), calibrate, evaluate, and write an artifact."""
+    from ticketguard.training.pipeline import train
+
     settings = get_settings()
     try:
-        config = TrainConfig(arch=arch, base_model=base_model, epochs=epochs, batch_size=batch_size,
-                             learning_rate=learning_rate, max_length=max_length, max_steps=max_steps, seed=seed,
+        config = TrainConfig(arch=arch, base_model=base_model, pooling=pooling, epochs=epochs, batch_size=batch_size,
+                             learning_rate=learning_rate, max_length=max_length, label_smoothing=label_smoothing,
+                             augment=augment, bf16=bf16, max_steps=max_steps, seed=seed,
                              threads=threads or settings.threads, freeze_embeddings=not unfreeze_embeddings,
                              freeze_layers=freeze_layers)
-        metrics = train(config, data or settings.corpus_dir, out, cache_dir=settings.cache_dir, overwrite=overwrite)
+        challenge = challenge or (settings.challenge_dir if settings.challenge_dir.is_dir() else None)
+        report = train(config, data or settings.corpus_dir, out, cache_dir=settings.cache_dir, overwrite=overwrite,
+                       challenge=challenge)
     except (TicketGuardError, ValueError, FileExistsError) as err:
         raise fail(str(err)) from err
-    test = metrics["test"] or metrics["dev"]
-    console.print(f"[green]wrote[/] {out}  ({metrics['model_version']}, {metrics['training_seconds']:.0f}s)")
-    console.print(f"macro-F1 {'test' if metrics['test'] else 'dev'}: {test['macro_f1']:.3f}  accuracy {test['accuracy']:.3f}")
+    console.print(f"[green]wrote[/] {out}  ({report.model_version}, {report.training_seconds:.0f}s)")
+    for name, metrics in (("test", report.test), ("challenge", report.challenge), ("dev", report.selection)):
+        if metrics is not None:
+            console.print(f"macro-F1 {name}: {metrics.macro_f1:.3f}  accuracy {metrics.accuracy:.3f}  "
+                          f"ECE {metrics.ece:.3f}")
+
+
+def _data_sets(data: list[str]) -> dict[str, list[LabelledText]]:
+    """``PATH`` or ``PATH:SPLIT`` arguments -> named sets of labelled rows."""
+    from ticketguard.training.evaluate import read_labelled
+
+    sets = {}
+    for item in data:
+        path, _, split = item.rpartition(":")
+        if not path or split not in SPLITS:
+            path, split = item, ""
+        rows = read_labelled(Path(path), split=split or None)
+        if not rows:
+            raise fail(f"no rows in {path}" + (f" for split {split!r}" if split else ""))
+        sets[f"{Path(path).name}" + (f" [{split}]" if split else "")] = rows
+    return sets
 
 
 def evaluate_command(
     model: Annotated[Path, typer.Option(help="artifact to evaluate")],
-    data: Annotated[Path, typer.Option(help="labelled JSONL file or directory")],
+    data: Annotated[list[str], typer.Option(help="labelled JSONL file or directory (text and label required), "
+                                                "optionally PATH:SPLIT; repeat for several sets")],
+    compare: Annotated[list[Path] | None, typer.Option(help="other artifacts (previous model, TF-IDF baseline) "
+                                                           "shown side by side; repeatable")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="report directory")] = Path("reports/eval"),
-    compare: Annotated[Path | None, typer.Option(help="second artifact, evaluated on the same rows")] = None,
-    split: Annotated[str | None, typer.Option(help="only rows of this split (e.g. test)")] = None,
     threads: int | None = None,
 ) -> None:
-    """Write metrics.json, report.md and a confusion-matrix PNG for one model (or two, side by side)."""
+    """One report over every set: per language and label, calibration, false alarms, confident errors."""
+    from ticketguard.training.evaluate import evaluate
+
     try:
-        rows = load_corpus(data, splits=[split] if split else None)
-        if not rows:
-            raise fail(f"no rows in {data}" + (f" for split {split!r}" if split else ""))
-        results = evaluate(model, rows, out, compare=compare, data_name=f"{data}" + (f" [{split}]" if split else ""),
-                           threads=threads)
+        sets = _data_sets(data)
+        results = evaluate([model, *(compare or [])], sets, out, threads=threads)
     except TicketGuardError as err:
         raise fail(str(err)) from err
-    for path, m in results.items():
-        langs = "  ".join(f"{k} {v['macro_f1']:.3f}" for k, v in m["per_language"].items())
-        console.print(f"[bold]{Path(path).name}[/]: macro-F1 {m['macro_f1']:.3f}  accuracy {m['accuracy']:.3f}  "
-                      f"ECE {m['ece']:.3f}\n  {langs}")
+    for set_name, evaluations in results.items():
+        for e in evaluations:
+            langs = "  ".join(f"{k} {v.macro_f1:.3f}" for k, v in e.metrics.per_language.items())
+            console.print(f"[bold]{set_name}[/] {e.model}: macro-F1 {e.metrics.macro_f1:.3f}  ECE {e.metrics.ece:.3f}"
+                          f"  benign->abuse/threat {e.metrics.harmful_false_flag_rate:.1%}\n  {langs}")
     console.print(f"report: {out / 'report.md'}")
 
 
@@ -134,27 +184,35 @@ def _read_texts(file: Path) -> list[str]:
 def predict(
     text: Annotated[str | None, typer.Argument(help="a message to classify")] = None,
     file: Annotated[Path | None, typer.Option("--file", "-f", help=".jsonl (text field) or .txt (one per line)")] = None,
-    model: Annotated[Path | None, typer.Option(help="artifact (default: the embedded default model)")] = None,
+    model: Annotated[Path | None, typer.Option(help="artifact (default: the built default model)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
 ) -> None:
     """Classify a message, or every message of a file."""
+    from ticketguard.models.classifier import Classifier
+    from ticketguard.models.prediction import Prediction
+
     if (text is None) == (file is None):
         raise fail("give either a TEXT argument or --file")
     try:
         texts = [text] if text is not None else _read_texts(file)  # type: ignore[arg-type]
         settings = get_settings()
         classifier = Classifier.load(resolve_model(model), threads=settings.threads, quantize=settings.quantize)
-        predictions = classifier.predict(texts)
+        results = classifier.predict(texts)
     except (TicketGuardError, OSError) as err:
         raise fail(str(err)) from err
     if as_json:
-        for t, p in zip(texts, predictions):
-            sys.stdout.write(json.dumps({"text": t, **p.to_dict(), "model_version": classifier.model_version},
+        for t, p in zip(texts, results, strict=True):
+            body = p.to_dict() if isinstance(p, Prediction) else {"error": p.reason}
+            sys.stdout.write(json.dumps({"text": t, **body, "model_version": classifier.model_version},
                                         ensure_ascii=False) + "\n")
         return
-    table = Table("label", "score", "flags", "text", title=f"model {classifier.model_version}")
-    for t, p in zip(texts, predictions):
-        table.add_row(p.label, f"{p.scores[p.label]:.2f}", ",".join(p.flags), t if len(t) < 90 else t[:87] + "...")
+    table = Table("label", "score", "flags", "review", "text", title=f"model {classifier.model_version}")
+    for t, p in zip(texts, results, strict=True):
+        shown = t if len(t) < 90 else t[:87] + "..."
+        if isinstance(p, Prediction):
+            table.add_row(p.label, f"{p.scores[p.label]:.2f}", ",".join(p.flags), "yes" if p.review else "", shown)
+        else:
+            table.add_row("[red]not classified", "", "", "", f"{shown} ({p.reason})")
     console.print(table)
 
 

@@ -34,7 +34,7 @@ def serve(
 
     base = get_settings()
     try:
-        model_path = resolve_model(model)  # builds the default model on first start, with progress in the log
+        model_path = resolve_model(model, build=True)  # builds the default model when missing, progress in the log
         settings = base.model_copy(update={"model_path": model_path})
         configure_logging(log_format=settings.log_format, level=settings.log_level)
         engine = make_engine(settings.database_url)

@@ -60,12 +60,13 @@ def test_train_and_evaluate_tfidf(tmp_path):
     result = runner.invoke(app, ["train", "--arch", "tfidf", "--data", str(corpus), "-o", str(tmp_path / "m")])
     assert result.exit_code == 0, result.output
     assert "macro-F1 test" in said(result)
-    result = runner.invoke(app, ["evaluate", "--model", str(tmp_path / "m"), "--data", str(corpus),
-                                 "--split", "test", "-o", str(tmp_path / "r")])
+    result = runner.invoke(app, ["evaluate", "--model", str(tmp_path / "m"), "--data", f"{corpus}:test",
+                                 "--data", str(corpus), "-o", str(tmp_path / "r")])
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "r" / "report.md").is_file()
-    result = runner.invoke(app, ["evaluate", "--model", str(tmp_path / "m"), "--data", str(corpus),
-                                 "--split", "nope", "-o", str(tmp_path / "r")])
+    report = (tmp_path / "r" / "report.md").read_text()
+    assert "## c.jsonl [test]" in report and "## c.jsonl\n" in report
+    result = runner.invoke(app, ["evaluate", "--model", str(tmp_path / "m"), "--data", f"{corpus}:challenge",
+                                 "-o", str(tmp_path / "r")])
     assert result.exit_code == 2 and "no rows" in said(result)
     result = runner.invoke(app, ["train", "--arch", "svm", "--data", str(corpus), "-o", str(tmp_path / "x")])
     assert result.exit_code == 2 and "arch must be" in said(result)

@@ -8,8 +8,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
-from sklearn.metrics import cohen_kappa_score
-
 from ticketguard.models.errors import DataError
 from ticketguard.models.labels import LABELS
 from ticketguard.training.corpus import CorpusRow
@@ -48,6 +46,8 @@ def read_second_pass(path: Path) -> dict[str, str]:
 
 def agreement(rows: Sequence[CorpusRow], second: dict[str, str]) -> dict[str, dict]:
     """Cohen's kappa and raw agreement per language (and ``all``) between corpus and second-pass labels."""
+    from sklearn.metrics import cohen_kappa_score  # lazy: the data commands start without sklearn
+
     by_id = {r.id: r for r in rows}
     unknown = sorted(set(second) - set(by_id))
     if unknown:

@@ -1,10 +1,16 @@
-"""Training configuration: one typed dataclass, validated on creation and saved in every report."""
+"""Training configuration: one typed dataclass, validated on creation and saved in every report.
+
+It is the one owner of the training defaults: the CLI and the default-model build read them from
+here instead of restating them.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
+from typing import Any
 
-from ticketguard.models.base import EMBEDDED_BASE
+from ticketguard.models.artifact import ARCHS, POOLINGS
+from ticketguard.models.defaults import EMBEDDED_BASE
 
 
 @dataclass
@@ -18,6 +24,8 @@ class TrainConfig:
     base_model: str = EMBEDDED_BASE
     text_prefix: str = "query: "
     max_length: int = 256
+    #: "mean" averages token states (as e5 was trained); "cls" uses BERT's randomly initialised pooler
+    pooling: str = "mean"
     epochs: int = 3
     batch_size: int = 32
     learning_rate: float = 8e-5
@@ -26,8 +34,18 @@ class TrainConfig:
     freeze_embeddings: bool = True
     freeze_layers: int = 3
     class_balanced: bool = True
+    label_smoothing: float = 0.0
+    #: share of training texts given a random register perturbation each epoch (typos, casing, ...)
+    augment: float = 0.0
+    #: run forward and backward passes under bfloat16 autocast (CPUs with AVX512-BF16/AMX, GPUs)
+    bf16: bool = False
     patience: int = 1
     evals_per_epoch: int = 1
+    #: share of the dev split used to fit calibration and the review threshold; the rest selects
+    #: the checkpoint, so calibration never sees the rows that chose the model
+    calibration_share: float = 0.5
+    #: the review threshold is the lowest top probability whose confident part reaches this accuracy
+    review_target_accuracy: float = 0.95
     seed: int = 13
     threads: int | None = None
     max_steps: int | None = None
@@ -36,8 +54,10 @@ class TrainConfig:
     tfidf_c: float = 4.0
 
     def __post_init__(self) -> None:
-        if self.arch not in ("transformer", "tfidf"):
-            raise ValueError(f"arch must be 'transformer' or 'tfidf', got {self.arch!r}")
+        if self.arch not in ARCHS:
+            raise ValueError(f"arch must be one of {ARCHS}, got {self.arch!r}")
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}")
         positive = {
             "max_length": self.max_length,
             "epochs": self.epochs,
@@ -49,8 +69,15 @@ class TrainConfig:
         for name, value in positive.items():
             if value <= 0:
                 raise ValueError(f"{name} must be positive, got {value!r}")
-        if not 0 <= self.warmup_ratio < 1:
-            raise ValueError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio!r}")
+        shares = {"warmup_ratio": self.warmup_ratio, "label_smoothing": self.label_smoothing,
+                  "augment": self.augment}
+        for name, value in shares.items():
+            if not 0 <= value < 1:
+                raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+        if not 0 < self.calibration_share < 1:
+            raise ValueError(f"calibration_share must be in (0, 1), got {self.calibration_share!r}")
+        if not 0 < self.review_target_accuracy <= 1:
+            raise ValueError(f"review_target_accuracy must be in (0, 1], got {self.review_target_accuracy!r}")
         if self.max_length > 512:
             raise ValueError(f"max_length must be <= 512 (the base model's positions), got {self.max_length!r}")
         if self.max_steps is not None and self.max_steps <= 0:
@@ -60,5 +87,13 @@ class TrainConfig:
         if self.patience < 1:
             raise ValueError(f"patience must be >= 1, got {self.patience!r}")
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def field_default(cls, name: str) -> Any:
+        """The default of one field (the CLI shows these instead of restating them)."""
+        for f in fields(cls):
+            if f.name == name:
+                return f.default
+        raise KeyError(name)

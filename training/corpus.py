@@ -9,22 +9,22 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ticketguard.data import TEXT_MAX_CHARS, TEXT_MIN_CHARS
 from ticketguard.models.errors import DataError
 from ticketguard.models.labels import LABELS
+from ticketguard.models.languages import LANG_CODE
 
-SPLITS = ("train", "dev", "test")
-TAGS = frozenset(
-    {"hard", "long", "short", "typos", "caps", "emoji", "code-switch", "translit", "sarcasm", "formal", "quote"}
-)
-MIN_CHARS, MAX_CHARS = 2, 4000
-_LANG = re.compile(r"^(?:[a-z]{2}|zh-Hans|zh-Hant)$")
+SPLITS = ("train", "dev", "test", "challenge")
+TAGS = frozenset({
+    "hard", "long", "short", "typos", "caps", "emoji", "code-switch", "translit", "sarcasm", "formal", "quote",
+    "contrast", "review", "praise", "thread", "signature", "sms", "mention",
+})
 
 
 class CorpusRow(BaseModel):
@@ -33,17 +33,19 @@ class CorpusRow(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str = Field(min_length=1, max_length=128)
-    text: str = Field(min_length=MIN_CHARS, max_length=MAX_CHARS)
+    text: str = Field(min_length=TEXT_MIN_CHARS, max_length=TEXT_MAX_CHARS)
     label: str
     lang: str
     source: str = Field(min_length=1)
-    split: Literal["train", "dev", "test"] | None = None
+    split: Literal["train", "dev", "test", "challenge"] | None = None
+    #: id of the contrastive partner: the same situation, one phrase away from another label
+    pair: str | None = None
     tags: tuple[str, ...] = ()
 
     @field_validator("lang")
     @classmethod
     def _known_language_code(cls, value: str) -> str:
-        if not _LANG.match(value):
+        if not LANG_CODE.match(value):
             raise ValueError(f"lang must be an ISO 639-1 code or zh-Hans/zh-Hant, got {value!r}")
         return value
 
@@ -70,7 +72,8 @@ class CorpusRow(BaseModel):
         return value
 
     def to_json(self) -> str:
-        return json.dumps(self.model_dump(exclude_defaults=False), ensure_ascii=False)
+        # rows without a contrastive partner keep the shorter, pair-less form
+        return json.dumps(self.model_dump(exclude={"pair"} if self.pair is None else None), ensure_ascii=False)
 
 
 def _describe(err: ValidationError) -> str:
@@ -96,7 +99,7 @@ def read_rows(path: Path, *, require_split: bool = True) -> Iterator[CorpusRow]:
             except ValidationError as err:
                 raise DataError(f"{path}:{lineno}: {_describe(err)}") from err
             if require_split and row.split is None:
-                raise DataError(f"{path}:{lineno}: split is missing (train | dev | test)")
+                raise DataError(f"{path}:{lineno}: split is missing ({' | '.join(SPLITS)})")
             yield row
 
 

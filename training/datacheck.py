@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ticketguard.models.errors import DataError
 from ticketguard.models.labels import LABELS
+from ticketguard.models.languages import PRIMARY_LANGUAGES, SECONDARY_LANGUAGES
 from ticketguard.training.corpus import CorpusRow, corpus_files, read_rows
 from ticketguard.training.dedup import near_duplicates
 
 #: within one language, at most this share of rows may have a near-duplicate
 MAX_DUPLICATE_ROW_SHARE = 0.01
-PRIMARY_LANGUAGES = ("en", "ru", "uk", "bg", "ro", "zh-Hans", "zh-Hant")
-SECONDARY_LANGUAGES = ("de", "es", "fr", "pl", "it", "pt", "tr")
 #: minimum rows per label that the shipped corpus promises for each language
 CORPUS_TARGETS = {**{lang: 150 for lang in PRIMARY_LANGUAGES}, **{lang: 30 for lang in SECONDARY_LANGUAGES}}
+#: minimum rows per language of the shipped challenge split (checked when challenge rows are given)
+CHALLENGE_TARGETS = {**{lang: 100 for lang in PRIMARY_LANGUAGES}, **{lang: 40 for lang in SECONDARY_LANGUAGES}}
 
 
 @dataclass
@@ -38,23 +40,29 @@ class CheckReport:
 
 
 def check_corpus(
-    path: Path,
+    paths: Sequence[Path],
     *,
     threshold: float = 0.8,
     require_split: bool = True,
     min_per_label: dict[str, int] | None = None,
 ) -> CheckReport:
-    """Validate every file under ``path`` and collect problems instead of stopping at the first.
+    """Validate every file under ``paths`` and collect problems instead of stopping at the first.
+
+    Give the corpus and the challenge split together: near-duplicates are looked for across all
+    of them, so a challenge row that leaks into training is an error like any split leakage.
 
     Errors: unreadable or invalid rows (file and line named), duplicate ids, exact duplicate
     texts, near-duplicates (5-gram Jaccard >= ``threshold``) across splits, a language whose
     near-duplicate rows exceed 1%, languages below ``min_per_label``.
     """
     report = CheckReport(rows=[])
-    try:
-        files = corpus_files(path)
-    except DataError as err:
-        report.errors.append(str(err))
+    files = []
+    for path in paths:
+        try:
+            files += corpus_files(path)
+        except DataError as err:
+            report.errors.append(str(err))
+    if report.errors:
         return report
     ids: dict[str, str] = {}
     for file in files:
@@ -93,8 +101,13 @@ def check_corpus(
             report.warnings.append(f"{lang}: {len(pairs)} near-duplicate pair(s): " + ", ".join(
                 f"{rows[p.first].id}~{rows[p.second].id}" for p in pairs[:5]))
     for lang, minimum in (min_per_label or {}).items():
-        counts = Counter(r.label for r in by_lang.get(lang, []))
+        counts = Counter(r.label for r in by_lang.get(lang, []) if r.split != "challenge")
         short = [f"{label}={counts[label]}" for label in LABELS if counts[label] < minimum]
         if short:
             report.errors.append(f"{lang}: fewer than {minimum} rows for {', '.join(short)}")
+    challenge = Counter(r.lang for r in report.rows if r.split == "challenge")
+    if challenge and min_per_label:
+        for lang, minimum in CHALLENGE_TARGETS.items():
+            if challenge[lang] < minimum:
+                report.errors.append(f"{lang}: {challenge[lang]} challenge rows, at least {minimum} expected")
     return report

@@ -1,53 +1,171 @@
-"""Evaluate artifacts on labelled rows: metrics, a Markdown report and a confusion-matrix plot."""
+"""Evaluate artifacts on labelled sets: one report with every set and every model side by side.
+
+Any JSONL with ``text`` and ``label`` fields can be evaluated (``id`` and ``lang`` are used when
+present, other fields are ignored), so a team can bring its own labelled sample, and public sets
+with extra columns work as they are.
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 
 from ticketguard.models.artifact import write_json
-from ticketguard.models.classifier import Classifier
+from ticketguard.models.classifier import Classifier, predictions_only
+from ticketguard.models.errors import DataError
 from ticketguard.models.labels import LABEL2ID, LABELS
-from ticketguard.training.corpus import CorpusRow
-from ticketguard.training.metrics import compute_metrics
-from ticketguard.training.report import plot_confusion, render_report
+from ticketguard.models.languages import UNKNOWN_LANG
+from ticketguard.training.corpus import corpus_files
+from ticketguard.training.metrics import Metrics, compute_metrics
+
+#: how many of the most confident errors the report lists per set
+CONFIDENT_ERRORS = 20
 
 
-def evaluate_rows(classifier: Classifier, rows: Sequence[CorpusRow]) -> dict:
+class Labelled(Protocol):
+    """What evaluation needs of a row (corpus rows and :class:`LabelledText` both have it)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def lang(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class LabelledText:
+    id: str
+    text: str
+    label: str
+    lang: str
+
+
+def read_labelled(path: Path, *, split: str | None = None) -> list[LabelledText]:
+    """Rows of a labelled JSONL file (or every ``*.jsonl`` under a directory).
+
+    Only ``text`` and ``label`` are required; ``split`` keeps the rows of one split (rows without
+    a ``split`` field are kept only when no split is asked for).
+
+    Raises:
+        DataError: a line is not a JSON object with a string ``text`` and a known ``label``.
+    """
+    rows = []
+    for file in corpus_files(path):
+        with file.open(encoding="utf-8") as handle:
+            for lineno, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    data = json.loads(line)
+                except json.JSONDecodeError as err:
+                    raise DataError(f"{file}:{lineno}: not JSON: {err}") from err
+                if not isinstance(data, dict) or not isinstance(data.get("text"), str):
+                    raise DataError(f"{file}:{lineno}: expected a JSON object with a string 'text'")
+                if data.get("label") not in LABELS:
+                    raise DataError(f"{file}:{lineno}: label must be one of {list(LABELS)}, got {data.get('label')!r}")
+                if split is not None and data.get("split") != split:
+                    continue
+                rows.append(LabelledText(id=str(data.get("id", f"{file.name}:{lineno}")), text=data["text"],
+                                         label=data["label"], lang=str(data.get("lang") or UNKNOWN_LANG)))
+    return rows
+
+
+@dataclass(frozen=True)
+class ConfidentError:
+    id: str
+    lang: str
+    gold: str
+    predicted: str
+    confidence: float
+    text: str
+
+
+@dataclass(frozen=True)
+class ReviewFigures:
+    """The artifact's own review threshold on this set: how much is confident, and how right it is."""
+
+    threshold: float
+    coverage: float
+    confident_accuracy: float
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One model on one set."""
+
+    model: str
+    model_version: str
+    metrics: Metrics
+    review: ReviewFigures
+    confident_errors: list[ConfidentError]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _probabilities(classifier: Classifier, rows: Sequence[Labelled]) -> np.ndarray:
+    predictions = predictions_only(classifier.predict([r.text for r in rows]))
+    return np.array([[p.scores[name] for name in LABELS] for p in predictions])
+
+
+def evaluate_rows(classifier: Classifier, rows: Sequence[Labelled]) -> Metrics:
     """Metrics of ``classifier`` on ``rows`` (calibrated probabilities, as served)."""
-    predictions = classifier.predict([r.text for r in rows])
-    probs = np.array([[p.scores[name] for name in LABELS] for p in predictions])
-    metrics = compute_metrics([LABEL2ID[r.label] for r in rows], probs, [r.lang for r in rows])
-    metrics["model_version"] = classifier.model_version
-    return metrics
+    return compute_metrics([LABEL2ID[r.label] for r in rows], _probabilities(classifier, rows), [r.lang for r in rows])
 
 
-def evaluate(
-    model: Path,
-    rows: Sequence[CorpusRow],
-    out_dir: Path,
-    *,
-    compare: Path | None = None,
-    data_name: str = "",
-    threads: int | None = None,
-) -> dict[str, dict]:
-    """Evaluate ``model`` (and optionally ``compare``) on the same rows and write the report.
+def evaluate_model(classifier: Classifier, rows: Sequence[Labelled], *, name: str) -> Evaluation:
+    """Metrics, review figures and the most confident errors of one model on one set."""
+    probs = _probabilities(classifier, rows)
+    y = np.array([LABEL2ID[r.label] for r in rows])
+    confidence = probs.max(axis=1)
+    pred = probs.argmax(axis=1)
+    threshold = classifier.calibration.review_threshold
+    kept = confidence >= threshold
+    wrong = np.flatnonzero(pred != y)
+    worst = wrong[np.argsort(-confidence[wrong], kind="stable")][:CONFIDENT_ERRORS]
+    return Evaluation(
+        model=name,
+        model_version=classifier.model_version,
+        metrics=compute_metrics(y.tolist(), probs, [r.lang for r in rows]),
+        review=ReviewFigures(threshold, float(kept.mean()), float((pred[kept] == y[kept]).mean()) if kept.any() else 1.0),
+        confident_errors=[ConfidentError(rows[i].id, rows[i].lang, rows[i].label, LABELS[pred[i]],
+                                         round(float(confidence[i]), 4), rows[i].text) for i in worst],
+    )
 
-    Writes ``metrics.json``, ``report.md`` and ``confusion.png`` (plus ``confusion-compare.png``)
-    to ``out_dir``.
+
+def evaluate(models: Sequence[Path], sets: dict[str, Sequence[Labelled]], out_dir: Path, *,
+             threads: int | None = None) -> dict[str, list[Evaluation]]:
+    """Evaluate every model on every set and write ``metrics.json``, ``report.md`` and the plots.
+
+    Args:
+        models: artifacts; the first is the one under evaluation, the others (a previous model,
+            the TF-IDF baseline ...) are shown beside it.
+        sets: set name -> labelled rows.
+        out_dir: report directory.
 
     Returns:
-        Metrics keyed by model path.
+        Per set, one :class:`Evaluation` per model, in ``models`` order.
     """
+    from ticketguard.training.report import plot_confusion, plot_reliability, render_report
+
     out_dir.mkdir(parents=True, exist_ok=True)
-    results: dict[str, dict] = {}
-    for i, path in enumerate([model] + ([compare] if compare else [])):
-        metrics = evaluate_rows(Classifier.load(path, threads=threads), rows)
-        results[str(path)] = metrics
-        plot_confusion(metrics, out_dir / ("confusion.png" if i == 0 else "confusion-compare.png"),
-                       title=f"{Path(path).name} on {data_name or 'data'}")
-    write_json(out_dir / "metrics.json", {"data": data_name, "models": results})
-    (out_dir / "report.md").write_text(render_report(results, data_name=data_name), encoding="utf-8")
+    results: dict[str, list[Evaluation]] = {name: [] for name in sets}
+    for path in models:
+        classifier = Classifier.load(path, threads=threads)
+        for set_name, rows in sets.items():
+            results[set_name].append(evaluate_model(classifier, rows, name=Path(path).name))
+    for i, (set_name, evaluations) in enumerate(results.items()):
+        plot_reliability(evaluations, out_dir / f"reliability-{i}.png", title=f"reliability on {set_name}")
+        plot_confusion(evaluations[0].metrics, out_dir / f"confusion-{i}.png",
+                       title=f"{evaluations[0].model} on {set_name}")
+    write_json(out_dir / "metrics.json", {name: [e.to_dict() for e in evs] for name, evs in results.items()})
+    (out_dir / "report.md").write_text(render_report(results), encoding="utf-8")
     return results

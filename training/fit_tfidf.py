@@ -1,26 +1,26 @@
-"""The baseline: character n-gram TF-IDF + logistic regression, saved in the artifact format."""
+"""The baseline: character n-gram TF-IDF + logistic regression, fitted in memory."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
-import joblib
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
-from ticketguard.models.backends import TFIDF_FILE
-from ticketguard.models.classifier import normalize_text
+from ticketguard.models.artifact import Calibration, Manifest
+from ticketguard.models.backends import TfidfBackend
+from ticketguard.models.classifier import Classifier
 from ticketguard.models.labels import LABELS
 from ticketguard.training.config import TrainConfig
 from ticketguard.training.corpus import CorpusRow
 
 
-def fit_tfidf(config: TrainConfig, train_rows: Sequence[CorpusRow], out_dir: Path) -> Pipeline:
-    """Fit the baseline on the train split and save it as ``tfidf.joblib`` in ``out_dir``.
+def fit_tfidf(config: TrainConfig, train_rows: Sequence[CorpusRow], manifest: Manifest) -> Classifier:
+    """Fit the baseline on the train split; the returned classifier is uncalibrated.
 
-    The classes are fitted in schema order so ``predict_proba`` columns match ``LABELS``.
+    Texts go through the Classifier's own preparation; the classes are fitted in schema order so
+    ``predict_proba`` columns match ``LABELS``.
     """
     pipeline = Pipeline(
         [
@@ -30,10 +30,8 @@ def fit_tfidf(config: TrainConfig, train_rows: Sequence[CorpusRow], out_dir: Pat
                                        class_weight="balanced" if config.class_balanced else None)),
         ]
     )
-    texts = [normalize_text(r.text) for r in train_rows]
-    pipeline.fit(texts, [LABELS.index(r.label) for r in train_rows])
+    classifier = Classifier(TfidfBackend(pipeline), manifest, list(LABELS), Calibration())
+    pipeline.fit([classifier.prepare(r.text) for r in train_rows], [LABELS.index(r.label) for r in train_rows])
     if list(pipeline.classes_) != list(range(len(LABELS))):
         raise ValueError("the training split must contain every label")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    joblib.dump(pipeline, out_dir / TFIDF_FILE)
-    return pipeline
+    return classifier

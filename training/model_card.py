@@ -1,43 +1,54 @@
-"""MODEL_CARD.md for a trained artifact, written from its metrics."""
+"""MODEL_CARD.md for a trained artifact, written from its typed training report."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 
-def _split_table(split: dict | None, title: str) -> list[str]:
-    if not split:
+from ticketguard.training.metrics import Metrics
+
+if TYPE_CHECKING:
+    from ticketguard.training.pipeline import TrainReport
+
+
+def _split_table(split: Metrics | None, title: str) -> list[str]:
+    if split is None:
         return [f"## {title}", "", "No rows in this split.", ""]
-    lines = [f"## {title}", "", f"{split['n']} rows: accuracy {split['accuracy']:.3f}, macro-F1 "
-             f"{split['macro_f1']:.3f}, ECE {split['ece']:.3f}, complaint/neutral flagged as abuse/threat "
-             f"{split['harmful_false_flag_rate']:.1%}.", "", "| language | rows | macro-F1 |", "|---|---|---|"]
-    lines += [f"| {lang} | {m['n']} | {m['macro_f1']:.3f} |" for lang, m in split["per_language"].items()]
+    lines = [f"## {title}", "", f"{split.n} rows: accuracy {split.accuracy:.3f}, macro-F1 {split.macro_f1:.3f}, "
+             f"ECE {split.ece:.3f}, complaint/neutral labelled abuse/threat {split.harmful_false_flag_rate:.1%}.",
+             "", "| language | rows | macro-F1 |", "|---|---|---|"]
+    lines += [f"| {lang} | {m.n} | {m.macro_f1:.3f} |" for lang, m in split.per_language.items()]
     lines += ["", "| label | precision | recall | F1 | support |", "|---|---|---|---|---|"]
-    lines += [f"| {name} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['support']} |"
-              for name, m in split["per_label"].items()]
+    lines += [f"| {name} | {m.precision:.3f} | {m.recall:.3f} | {m.f1:.3f} | {m.support} |"
+              for name, m in split.per_label.items()]
     return lines + [""]
 
 
-def render_model_card(metrics: dict) -> str:
-    config = metrics["config"]
-    base = config["base_model"] if metrics["arch"] == "transformer" else "none (character n-gram TF-IDF + logistic regression)"
+def render_model_card(report: TrainReport) -> str:
+    config = report.config
+    base = config["base_model"] if report.arch == "transformer" else \
+        "none (character n-gram TF-IDF + logistic regression)"
+    calibration = report.calibration
     lines = [
-        f"# TicketGuard model `{metrics['model_version']}`",
+        f"# TicketGuard model `{report.model_version}`",
         "",
         "Classifies a customer-support message as threat, abuse, manipulation, complaint or neutral "
         "(precedence in that order). See `data/GUIDELINES.md` for the label definitions.",
         "",
-        f"- architecture: {metrics['arch']}; base model: {base}",
-        f"- training data: `{metrics['data']['path']}` sha256 `{metrics['data']['sha256'][:16]}…`, rows "
-        + ", ".join(f"{k} {v}" for k, v in metrics["data"]["rows"].items()),
-        f"- seed {metrics['seed']}, git commit `{metrics['git_commit']}`, trained in {metrics['training_seconds']:.0f} s",
-        f"- calibration: temperature {metrics['calibration']['temperature']} fitted on dev; flag thresholds "
-        + ", ".join(f"{k} {v}" for k, v in metrics["calibration"]["thresholds"].items()),
+        f"- architecture: {report.arch} ({config['pooling']} pooling); base model: {base}",
+        f"- training data: `{report.data.path}` sha256 `{report.data.sha256[:16]}…`, rows "
+        + ", ".join(f"{k} {v}" for k, v in report.data.rows.items()),
+        f"- seed {report.seed}, git commit `{report.git_commit}`, trained in {report.training_seconds:.0f} s",
+        f"- calibration (fitted on the calibration half of dev, not used for checkpoint selection): temperature "
+        f"{calibration.temperature}; flag thresholds "
+        + ", ".join(f"{k} {v}" for k, v in calibration.thresholds.items())
+        + f"; predictions under {calibration.review_threshold:.2f} top probability are marked `review`",
         "",
         "## Intended use",
         "",
         "Triage of incoming support messages: protect agents from abuse, route threats to a lead, give "
         "manipulation to experienced agents, put real complaints first. Not for decisions about a customer "
-        "without a human in the loop. Scores are calibrated on the dev split of the TicketGuard corpus; on "
-        "other traffic they are estimates, check them on your own labelled sample (`ticketguard evaluate`).",
+        "without a human in the loop. Scores are calibrated on held-out rows of the TicketGuard corpus; on "
+        "other traffic they are estimates: check them on your own labelled sample (`ticketguard evaluate`).",
         "",
         "## Limitations",
         "",
@@ -46,6 +57,8 @@ def render_model_card(metrics: dict) -> str:
         "the multilingual base model alone.",
         "",
     ]
-    lines += _split_table(metrics.get("dev"), "Dev split (used for early stopping and calibration)")
-    lines += _split_table(metrics.get("test"), "Test split (held out)")
+    lines += _split_table(report.selection, "Dev, selection half (checkpoint selection)")
+    lines += _split_table(report.calibration_split, "Dev, calibration half (temperature, thresholds)")
+    lines += _split_table(report.test, "Test split (held out)")
+    lines += _split_table(report.challenge, "Challenge split (independent writers, never trained or tuned on)")
     return "\n".join(lines)

@@ -1,31 +1,85 @@
-"""``ticketguard train``: fit a model, calibrate it on dev, evaluate it, write a versioned artifact."""
+"""``ticketguard train``: fit a model, calibrate it, evaluate it, and write its artifact once.
+
+Everything happens in memory through the model's own :class:`~ticketguard.models.classifier.Classifier`:
+the dev split is cut in two (checkpoint selection | calibration), the temperature, flag thresholds
+and review threshold are fitted on the calibration part, and the test and challenge splits are only
+read for the final report. The artifact is then written into a staging directory next to the
+destination and renamed into place, so an interrupted run never leaves a half-written model and
+never removes the previous one.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 import platform
 import shutil
 import subprocess
 import time
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ticketguard.models.artifact import METRICS_FILE, Calibration, Manifest, write_artifact_metadata, write_json
-from ticketguard.models.calibration import FlagThresholds, TemperatureScaler
+from ticketguard.models.calibration import FlagThresholds, ReviewThreshold, TemperatureScaler, apply_temperature
 from ticketguard.models.classifier import Classifier
 from ticketguard.models.errors import DataError
 from ticketguard.models.labels import LABEL2ID, LABELS
 from ticketguard.training.config import TrainConfig
 from ticketguard.training.corpus import CorpusRow, corpus_hash, load_corpus
 from ticketguard.training.evaluate import evaluate_rows
-from ticketguard.training.fit_tfidf import fit_tfidf
-from ticketguard.training.fit_transformer import fit_transformer
+from ticketguard.training.metrics import Metrics
 from ticketguard.training.model_card import render_model_card
+from ticketguard.training.splits import split_dev
 
 logger = logging.getLogger(__name__)
 FLAGGED_LABELS = ("threat", "abuse", "manipulation", "complaint")
+
+
+@dataclass(frozen=True)
+class DataInfo:
+    path: str
+    sha256: str
+    rows: dict[str, int]
+
+
+@dataclass(frozen=True)
+class FitInfo:
+    """How fine-tuning went (transformer only)."""
+
+    best_selection_macro_f1: float
+    best_step: int
+    steps: int
+    history: list[dict[str, float]]
+    first_losses: list[float]
+    last_losses: list[float]
+
+
+@dataclass(frozen=True)
+class TrainReport:
+    """Everything ``metrics.json`` records about one trained artifact."""
+
+    model_version: str
+    arch: str
+    created: str
+    data: DataInfo
+    config: dict[str, Any]
+    seed: int
+    git_commit: str | None
+    environment: dict[str, str]
+    training_seconds: float
+    fit: FitInfo | None
+    calibration: Calibration
+    selection: Metrics
+    calibration_split: Metrics
+    test: Metrics | None
+    challenge: Metrics | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 def git_commit() -> str | None:
@@ -37,21 +91,61 @@ def git_commit() -> str | None:
     return out.stdout.strip() or None
 
 
-def calibrate(classifier: Classifier, dev_rows: list[CorpusRow]) -> Calibration:
-    """Fit the temperature and flag thresholds on dev rows (never on training rows)."""
-    logits = classifier.predict_logits([r.text for r in dev_rows])
-    y = np.array([LABEL2ID[r.label] for r in dev_rows])
+def calibrate(classifier: Classifier, rows: list[CorpusRow], config: TrainConfig) -> Calibration:
+    """Fit the temperature, flag thresholds and review threshold on held-out rows (never training rows)."""
+    logits = classifier.predict_logits([r.text for r in rows])
+    y = np.array([LABEL2ID[r.label] for r in rows])
     scaler = TemperatureScaler().fit(logits, y)
-    thresholds = FlagThresholds(LABELS, FLAGGED_LABELS).fit(scaler.predict_proba(logits), y)
-    return Calibration(temperature=round(scaler.temperature_, 4), thresholds=thresholds.thresholds_)
+    probs = apply_temperature(logits, scaler.temperature_)
+    thresholds = FlagThresholds(LABELS, FLAGGED_LABELS).fit(probs, y)
+    review = ReviewThreshold(config.review_target_accuracy).fit(probs, y)
+    return Calibration(temperature=round(scaler.temperature_, 4), thresholds=thresholds.thresholds_,
+                       review_threshold=review.threshold_)
 
 
-def train(config: TrainConfig, corpus: Path, out_dir: Path, *, cache_dir: Path, overwrite: bool = False) -> dict:
-    """Train, calibrate and evaluate one model; return its ``metrics.json`` content.
+def _fit(config: TrainConfig, train_rows: list[CorpusRow], selection_rows: list[CorpusRow], manifest: Manifest,
+         cache_dir: Path) -> tuple[Classifier, FitInfo | None]:
+    # imported here: the TF-IDF baseline must not pay for torch and transformers
+    if config.arch == "transformer":
+        from ticketguard.training.fit_transformer import fit_transformer
 
-    The test split is only read for the final report: fitting, early stopping and calibration
-    use train and dev.
+        result = fit_transformer(config, train_rows, selection_rows, manifest, cache_dir=cache_dir)
+        info = FitInfo(result.best_selection_macro_f1, result.best_step, result.steps, result.history,
+                       result.losses[:10], result.losses[-10:])
+        return result.classifier, info
+    from ticketguard.training.fit_tfidf import fit_tfidf
+
+    return fit_tfidf(config, train_rows, manifest), None
+
+
+def _install(staging: Path, out_dir: Path) -> None:
+    """Move a finished artifact into place; an existing one is replaced only once the new one is complete."""
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    previous = out_dir.with_name(f".{out_dir.name}.previous-{os.getpid()}")
+    if out_dir.exists():
+        out_dir.rename(previous)
+    staging.rename(out_dir)
+    shutil.rmtree(previous, ignore_errors=True)
+
+
+def train(config: TrainConfig, corpus: Path, out_dir: Path, *, cache_dir: Path, overwrite: bool = False,
+          challenge: Path | None = None) -> TrainReport:
+    """Train, calibrate and evaluate one model; write its artifact to ``out_dir`` once.
+
+    Args:
+        config: hyper-parameters.
+        corpus: corpus file or directory with train, dev and (optionally) test rows.
+        out_dir: artifact directory to create (or replace, with ``overwrite``).
+        cache_dir: where the converted base model is cached.
+        overwrite: replace an existing ``out_dir`` (only after the new artifact is complete).
+        challenge: labelled rows evaluated for the report only (never selected or calibrated on).
+
+    Raises:
+        FileExistsError: ``out_dir`` exists and ``overwrite`` is false.
+        DataError: a split is empty or the train split lacks a label.
     """
+    if out_dir.exists() and not overwrite:
+        raise FileExistsError(f"{out_dir} exists; pass --overwrite to replace it")
     rows = load_corpus(corpus)
     by_split = {name: [r for r in rows if r.split == name] for name in ("train", "dev", "test")}
     for name in ("train", "dev"):
@@ -60,51 +154,54 @@ def train(config: TrainConfig, corpus: Path, out_dir: Path, *, cache_dir: Path, 
     missing = set(LABELS) - {r.label for r in by_split["train"]}
     if missing:
         raise DataError(f"{corpus}: the train split has no rows for {sorted(missing)}")
-    if out_dir.exists():
-        if not overwrite:
-            raise FileExistsError(f"{out_dir} exists; pass --overwrite to replace it")
-        shutil.rmtree(out_dir)
+    selection_rows, calibration_rows = split_dev(by_split["dev"], config.calibration_share)
+    if not selection_rows or not calibration_rows:
+        raise DataError(f"{corpus}: the dev split ({len(by_split['dev'])} rows) is too small to cut into "
+                        "selection and calibration parts")
+    challenge_rows = load_corpus(challenge) if challenge is not None else []
     data_hash = corpus_hash(rows)
-    started = time.monotonic()
-    fit_info: dict = {}
-    if config.arch == "transformer":
-        result = fit_transformer(config, by_split["train"], by_split["dev"], out_dir, cache_dir=cache_dir)
-        fit_info = {"best_dev_macro_f1_during_training": result.best_dev_macro_f1, "best_step": result.best_step,
-                    "steps": result.steps, "history": result.history,
-                    "first_losses": result.losses[:10], "last_losses": result.losses[-10:]}
-    else:
-        fit_tfidf(config, by_split["train"], out_dir)
     stamp = datetime.now(timezone.utc)
     manifest = Manifest(
         arch=config.arch,
         model_version=f"{config.arch}-{stamp:%Y%m%d%H%M}-{data_hash[:8]}",
         text_prefix=config.text_prefix if config.arch == "transformer" else "",
         max_length=config.max_length,
+        pooling=config.pooling,
     )
-    labels = list(LABELS)
-    write_artifact_metadata(out_dir, manifest, labels, Calibration())
-    classifier = Classifier.load(out_dir, threads=config.threads)
-    calibration = calibrate(classifier, by_split["dev"])
-    write_artifact_metadata(out_dir, manifest, labels, calibration)
-    classifier.calibration = calibration
+    started = time.monotonic()
+    classifier, fit_info = _fit(config, by_split["train"], selection_rows, manifest, cache_dir)
+    classifier.calibration = calibrate(classifier, calibration_rows, config)
     train_seconds = time.monotonic() - started
-    metrics = {
-        "model_version": manifest.model_version,
-        "arch": config.arch,
-        "created": stamp.isoformat(),
-        "data": {"path": str(corpus), "sha256": data_hash,
-                 "rows": {name: len(split) for name, split in by_split.items()}},
-        "config": config.to_dict(),
-        "seed": config.seed,
-        "git_commit": git_commit(),
-        "environment": {"python": platform.python_version(), "machine": platform.machine()},
-        "training_seconds": round(train_seconds, 1),
-        "fit": fit_info,
-        "calibration": {"temperature": calibration.temperature, "thresholds": calibration.thresholds},
-        "dev": evaluate_rows(classifier, by_split["dev"]),
-        "test": evaluate_rows(classifier, by_split["test"]) if by_split["test"] else None,
-    }
-    write_json(out_dir / METRICS_FILE, metrics)
-    (out_dir / "MODEL_CARD.md").write_text(render_model_card(metrics), encoding="utf-8")
+    report = TrainReport(
+        model_version=manifest.model_version,
+        arch=config.arch,
+        created=stamp.isoformat(),
+        data=DataInfo(str(corpus), data_hash, {"train": len(by_split["train"]), "selection": len(selection_rows),
+                                               "calibration": len(calibration_rows), "test": len(by_split["test"]),
+                                               "challenge": len(challenge_rows)}),
+        config=config.to_dict(),
+        seed=config.seed,
+        git_commit=git_commit(),
+        environment={"python": platform.python_version(), "machine": platform.machine()},
+        training_seconds=round(train_seconds, 1),
+        fit=fit_info,
+        calibration=classifier.calibration,
+        selection=evaluate_rows(classifier, selection_rows),
+        calibration_split=evaluate_rows(classifier, calibration_rows),
+        test=evaluate_rows(classifier, by_split["test"]) if by_split["test"] else None,
+        challenge=evaluate_rows(classifier, challenge_rows) if challenge_rows else None,
+    )
+    staging = out_dir.with_name(f".{out_dir.name}.staging-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        classifier.backend.save(staging)
+        write_artifact_metadata(staging, manifest, list(LABELS), classifier.calibration)
+        write_json(staging / METRICS_FILE, report.to_dict())
+        (staging / "MODEL_CARD.md").write_text(render_model_card(report), encoding="utf-8")
+        _install(staging, out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     logger.info("wrote %s (%s) in %.0fs", out_dir, manifest.model_version, train_seconds)
-    return metrics
+    return report

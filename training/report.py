@@ -1,7 +1,8 @@
-"""Rendering of evaluation results: Markdown tables and a confusion-matrix PNG."""
+"""Rendering of evaluation results: one Markdown report, confusion and reliability plots."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib
@@ -10,14 +11,16 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (backend must be chosen first)
 
 from ticketguard.models.labels import LABELS  # noqa: E402
+from ticketguard.training.evaluate import Evaluation  # noqa: E402
+from ticketguard.training.metrics import BENIGN_PRIOR, Metrics  # noqa: E402
 
 
-def plot_confusion(metrics: dict, path: Path, *, title: str = "") -> None:
+def plot_confusion(metrics: Metrics, path: Path, *, title: str = "") -> None:
     """Row-normalised confusion matrix with counts, saved as PNG."""
-    counts = metrics["confusion"]
+    counts = metrics.confusion
     fig, ax = plt.subplots(figsize=(6.2, 5.2), dpi=110)
     totals = [max(sum(row), 1) for row in counts]
-    share = [[c / t for c in row] for row, t in zip(counts, totals)]
+    share = [[c / t for c in row] for row, t in zip(counts, totals, strict=True)]
     image = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
     ax.set_xticks(range(len(LABELS)), LABELS, rotation=35, ha="right")
     ax.set_yticks(range(len(LABELS)), LABELS)
@@ -33,40 +36,89 @@ def plot_confusion(metrics: dict, path: Path, *, title: str = "") -> None:
     plt.close(fig)
 
 
-def _fmt(x: float) -> str:
-    return f"{x:.3f}"
+def plot_reliability(evaluations: Sequence[Evaluation], path: Path, *, title: str = "") -> None:
+    """Reliability diagram: accuracy against mean confidence per confidence bin, one line per model."""
+    fig, ax = plt.subplots(figsize=(5.2, 5.0), dpi=110)
+    ax.plot([0, 1], [0, 1], linestyle=":", color="grey", label="perfect calibration")
+    for ev in evaluations:
+        bins = ev.metrics.reliability
+        ax.plot([b.confidence for b in bins], [b.accuracy for b in bins], marker="o",
+                label=f"{ev.model} (ECE {ev.metrics.ece:.3f})")
+    ax.set_xlabel("confidence (top probability)")
+    ax.set_ylabel("accuracy")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=8, loc="upper left")
+    ax.set_title(title or "reliability", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
 
 
-def render_report(results: dict[str, dict], *, data_name: str = "") -> str:
-    """A Markdown report; with several models, their figures side by side."""
-    names = list(results)
-    short = [Path(n).name for n in names]
-    head = "| | " + " | ".join(short) + " |\n|---|" + "---|" * len(names) + "\n"
-    lines = [f"# Evaluation on {data_name or 'data'}", ""]
-    lines += [f"- `{s}`: model version `{results[n].get('model_version', '?')}`, {results[n]['n']} rows" for s, n in zip(short, names)]
-    lines += ["", "## Overall", "", head.rstrip("\n")]
-    for key, label in (("accuracy", "accuracy"), ("macro_f1", "macro-F1"), ("ece", "expected calibration error"),
-                       ("harmful_false_flag_rate", "complaint/neutral flagged as abuse/threat")):
-        lines.append(f"| {label} | " + " | ".join(_fmt(results[n][key]) for n in names) + " |")
-    lines += ["", "## Per label (precision / recall / F1, support)", "", head.rstrip("\n")]
+def _f(x: float | None, digits: int = 3) -> str:
+    return "-" if x is None else f"{x:.{digits}f}"
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{x:.1%}"
+
+
+def _set_section(index: int, set_name: str, evaluations: Sequence[Evaluation]) -> list[str]:
+    names = [e.model for e in evaluations]
+    head = ["| | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    first = evaluations[0].metrics
+    lines = [f"## {set_name}", "", f"{first.n} rows; macro-F1 over the gold labels present: "
+             f"{', '.join(first.labels_scored)}.", ""]
+    lines += head
+
+    def row(label: str, values: Sequence[str]) -> None:
+        lines.append(f"| {label} | " + " | ".join(values) + " |")
+
+    row("model version", [f"`{e.model_version}`" for e in evaluations])
+    row("macro-F1", [f"**{_f(e.metrics.macro_f1)}**" for e in evaluations])
+    row("accuracy", [_f(e.metrics.accuracy) for e in evaluations])
+    row("ECE", [_f(e.metrics.ece) for e in evaluations])
+    row("complaint/neutral labelled abuse/threat", [_pct(e.metrics.harmful_false_flag_rate) for e in evaluations])
+    row(f"abuse/threat predictions that are benign, at {BENIGN_PRIOR:.0%} benign traffic",
+        [_pct(e.metrics.harmful_false_discovery_at_prior) for e in evaluations])
+    row("review threshold / coverage / accuracy of the confident part",
+        [f"{e.review.threshold:.2f} / {_pct(e.review.coverage)} / {_pct(e.review.confident_accuracy)}"
+         for e in evaluations])
+    lines += ["", "Per language (macro-F1, rows; complaint/neutral labelled abuse/threat):", ""] + head
+    for lang in sorted({lang for e in evaluations for lang in e.metrics.per_language}):
+        cells = []
+        for e in evaluations:
+            m = e.metrics.per_language.get(lang)
+            cells.append(f"{_f(m.macro_f1)} ({m.n}; {_pct(m.harmful_false_flag_rate)})" if m else "-")
+        row(lang, cells)
+    lines += ["", "Per label (precision / recall / F1, support):", ""] + head
     for label in LABELS:
-        cells = []
-        for n in names:
-            m = results[n]["per_label"][label]
-            cells.append(f"{_fmt(m['precision'])} / {_fmt(m['recall'])} / **{_fmt(m['f1'])}** ({m['support']})")
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    lines += ["", "## Per language (macro-F1, rows)", "", head.rstrip("\n")]
-    langs = sorted({lang for n in names for lang in results[n]["per_language"]})
-    for lang in langs:
-        cells = []
-        for n in names:
-            m = results[n]["per_language"].get(lang)
-            cells.append(f"{_fmt(m['macro_f1'])} ({m['n']})" if m else "-")
-        lines.append(f"| {lang} | " + " | ".join(cells) + " |")
-    lines += ["", "## Confusion matrix (rows: true, columns: predicted)", ""]
-    for n, s in zip(names, short):
-        lines += [f"### {s}", "", "| true \\ predicted | " + " | ".join(LABELS) + " |", "|---|" + "---|" * len(LABELS)]
-        for label, row in zip(LABELS, results[n]["confusion"]):
-            lines.append(f"| {label} | " + " | ".join(str(v) for v in row) + " |")
-        lines.append("")
+        row(label, [f"{_f(m.precision)} / {_f(m.recall)} / **{_f(m.f1)}** ({m.support})"
+                    for m in (e.metrics.per_label[label] for e in evaluations)])
+    lines += ["", "Coverage / accuracy when predictions under a threshold go to review "
+              f"(`{names[0]}`):", "", "| threshold | coverage | accuracy |", "|---|---|---|"]
+    lines += [f"| {p.threshold:.2f} | {_pct(p.coverage)} | {_pct(p.accuracy)} |" for p in first.coverage_curve]
+    lines += ["", f"![reliability](reliability-{index}.png) ![confusion](confusion-{index}.png)", "",
+              f"Most confident errors of `{names[0]}`:", "",
+              "| id | lang | gold | predicted | confidence | text |", "|---|---|---|---|---|---|"]
+    for err in evaluations[0].confident_errors:
+        text = " ".join(err.text.split()).replace("|", "\\|")
+        text = text if len(text) <= 160 else text[:157] + "..."
+        lines.append(f"| {err.id} | {err.lang} | {err.gold} | {err.predicted} | {err.confidence:.2f} | {text} |")
+    return lines + [""]
+
+
+def render_report(results: dict[str, list[Evaluation]]) -> str:
+    """The Markdown report: a summary table over sets, then one section per set."""
+    sets = list(results)
+    models = [e.model for e in results[sets[0]]]
+    lines = ["# TicketGuard evaluation", "", "Macro-F1 (complaint/neutral labelled abuse/threat; ECE):", "",
+             "| set | " + " | ".join(models) + " |", "|---|" + "---|" * len(models)]
+    for name in sets:
+        lines.append(f"| {name} | " + " | ".join(
+            f"{_f(e.metrics.macro_f1)} ({_pct(e.metrics.harmful_false_flag_rate)}; {_f(e.metrics.ece)})"
+            for e in results[name]) + " |")
+    lines.append("")
+    for i, name in enumerate(sets):
+        lines += _set_section(i, name, results[name])
     return "\n".join(lines) + "\n"

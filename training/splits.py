@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections import defaultdict
 from collections.abc import Sequence
@@ -39,3 +40,29 @@ def assign_splits(rows: Sequence[CorpusRow], *, seed: int = 13, fractions: dict[
             counts[name] += 1
             out[i] = rows[i].model_copy(update={"split": name})
     return out
+
+
+def split_dev(rows: Sequence[CorpusRow], share: float) -> tuple[list[CorpusRow], list[CorpusRow]]:
+    """Cut the dev split into (selection, calibration) parts, stratified by language x label.
+
+    Checkpoint selection (early stopping) uses the first part; temperature, flag and review
+    thresholds are fitted on the second, so calibration never sees the rows that chose the model.
+    The cut is a stable function of the row ids: within each cell rows are ordered by a hash of
+    their id, and the cells' rows are then dealt in turn, so each part gets ``share`` of every
+    cell (and of the whole split, even when cells hold a single row).
+    """
+    cells: dict[tuple[str, str], list[CorpusRow]] = defaultdict(list)
+    for row in rows:
+        cells[(row.lang, row.label)].append(row)
+    selection: list[CorpusRow] = []
+    calibration: list[CorpusRow] = []
+    dealt = 0
+    for key in sorted(cells):
+        for row in sorted(cells[key], key=lambda r: hashlib.sha256(r.id.encode("utf-8")).hexdigest()):
+            # the calibration part grows whenever share x rows dealt crosses the next integer
+            if int(share * (dealt + 1)) > int(share * dealt):
+                calibration.append(row)
+            else:
+                selection.append(row)
+            dealt += 1
+    return selection, calibration

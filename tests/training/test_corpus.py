@@ -111,7 +111,7 @@ def test_check_finds_leakage_duplicates_and_short_languages(tmp_path):
     rows = seed_rows()
     leak = {**rows[0], "id": "leak", "text": rows[0]["text"] + "!", "split": "test"}
     write_jsonl(tmp_path / "c.jsonl", rows + [leak])
-    report = check_corpus(tmp_path, min_per_label={"en": 2, "de": 1})
+    report = check_corpus([tmp_path], min_per_label={"en": 2, "de": 1})
     assert not report.ok
     text = "\n".join(report.errors)
     assert "split leakage: threat-0 (train) and leak (test)" in text
@@ -122,6 +122,6 @@ def test_check_finds_leakage_duplicates_and_short_languages(tmp_path):
 
 
 def test_check_passes_clean_corpus(seed_corpus):
-    report = check_corpus(seed_corpus.parent)
+    report = check_corpus([seed_corpus.parent])
     assert report.ok, report.errors
     assert len(report.rows) == 20

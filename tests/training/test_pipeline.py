@@ -1,6 +1,7 @@
 """Training, calibration, evaluation and the artifact they write."""
 
 import json
+import shutil
 
 import pytest
 
@@ -10,8 +11,8 @@ from ticketguard.models.errors import DataError
 from ticketguard.models.labels import LABELS
 from tests.conftest import seed_rows, write_jsonl
 from ticketguard.training.config import TrainConfig
-from ticketguard.training.corpus import load_corpus
-from ticketguard.training.evaluate import evaluate
+from ticketguard.models.prediction import Prediction
+from ticketguard.training.evaluate import evaluate, read_labelled
 from ticketguard.training.pipeline import train
 
 
@@ -19,40 +20,56 @@ from ticketguard.training.pipeline import train
 def tfidf_artifact(tmp_path_factory):
     root = tmp_path_factory.mktemp("tfidf")
     corpus = write_jsonl(root / "corpus.jsonl", seed_rows())
-    metrics = train(TrainConfig(arch="tfidf"), corpus, root / "model", cache_dir=root / "cache")
-    return root / "model", corpus, metrics
+    report = train(TrainConfig(arch="tfidf"), corpus, root / "model", cache_dir=root / "cache", challenge=corpus)
+    return root / "model", corpus, report
 
 
 def test_tfidf_artifact_is_complete_and_loads(tfidf_artifact):
-    out, _, metrics = tfidf_artifact
+    out, _, report = tfidf_artifact
     for name in ("ticketguard.json", "labels.json", "calibration.json", "metrics.json", "MODEL_CARD.md", "tfidf.joblib"):
         assert (out / name).is_file(), name
     manifest = read_manifest(out)
-    assert manifest.arch == "tfidf" and manifest.model_version == metrics["model_version"]
-    assert read_calibration(out, list(LABELS)).temperature > 0
+    assert manifest.arch == "tfidf" and manifest.model_version == report.model_version
+    calibration = read_calibration(out, list(LABELS))
+    assert calibration.temperature > 0 and 0 <= calibration.review_threshold <= 1
+    assert calibration == report.calibration
     saved = json.loads((out / "metrics.json").read_text())
-    assert saved["data"]["rows"] == {"train": 10, "dev": 5, "test": 5}
+    # dev is cut in two: checkpoint selection and calibration never share a row
+    assert saved["data"]["rows"] == {"train": 10, "selection": 3, "calibration": 2, "test": 5, "challenge": 20}
+    assert saved["selection"]["n"] == 3 and saved["calibration_split"]["n"] == 2
     assert saved["config"]["arch"] == "tfidf" and saved["seed"] == 13
     assert len(saved["data"]["sha256"]) == 64
     assert set(saved["test"]["per_language"]) <= {"en", "ru", "zh-Hans"}
     # the baseline memorises its own training rows
     prediction = Classifier.load(out).predict(["Your colleague promised me a full refund plus a free year, so just do it."])[0]
-    assert prediction.label == "manipulation"
-    assert "Test split (held out)" in (out / "MODEL_CARD.md").read_text()
+    assert isinstance(prediction, Prediction) and prediction.label == "manipulation"
+    card = (out / "MODEL_CARD.md").read_text()
+    assert "Test split (held out)" in card and "Challenge split" in card
+    # nothing but the artifact is left next to it
+    assert [p.name for p in out.parent.iterdir() if p.name.startswith(".")] == []
 
 
-def test_evaluate_writes_report_plot_and_comparison(tfidf_artifact, tiny_artifact, tmp_path):
+def test_evaluate_writes_one_report_over_sets_and_models(tfidf_artifact, tiny_artifact, tmp_path):
     out, corpus, _ = tfidf_artifact
-    rows = load_corpus(corpus, splits=["test"])
-    results = evaluate(out, rows, tmp_path / "report", compare=tiny_artifact, data_name="seed [test]")
-    assert set(results) == {str(out), str(tiny_artifact)}
-    for name in ("metrics.json", "report.md", "confusion.png", "confusion-compare.png"):
+    # a user's own file: only text and label are required, other fields are ignored
+    own = write_jsonl(tmp_path / "own.jsonl", [
+        {"text": "You are a useless idiot, read my message again.", "label": "abuse", "orig_label": "insult"},
+        {"text": "Where is my parcel? It is ten days late.", "label": "complaint", "lang": "en", "extra": 1},
+    ])
+    sets = {"test": read_labelled(corpus, split="test"), "own": read_labelled(own)}
+    results = evaluate([out, tiny_artifact], sets, tmp_path / "report")
+    assert [e.model for e in results["test"]] == [out.name, tiny_artifact.name]
+    for name in ("metrics.json", "report.md", "confusion-0.png", "reliability-0.png", "reliability-1.png"):
         assert (tmp_path / "report" / name).stat().st_size > 0
     report = (tmp_path / "report" / "report.md").read_text()
-    assert "| macro-F1 |" in report and "| zh-Hans |" in report and "tiny-test-0" in report
-    tiny = results[str(tiny_artifact)]
-    assert tiny["n"] == 5 and 0 <= tiny["harmful_false_flag_rate"] <= 1
-    assert sum(map(sum, tiny["confusion"])) == 5
+    assert "## test" in report and "## own" in report and "| zh-Hans |" in report and "tiny-test-0" in report
+    tiny = results["test"][1].metrics
+    assert tiny.n == 5 and 0 <= tiny.harmful_false_flag_rate <= 1 and sum(map(sum, tiny.confusion)) == 5
+    own_tiny = results["own"][1]
+    # macro-F1 over the two gold labels present; the tiny model says complaint to everything
+    assert own_tiny.metrics.labels_scored == ["abuse", "complaint"]
+    assert own_tiny.metrics.per_language.keys() == {"en", "unknown"}
+    assert [e.id for e in own_tiny.confident_errors] == ["own.jsonl:1"]
 
 
 def test_existing_output_needs_overwrite(tfidf_artifact):
@@ -88,10 +105,27 @@ def test_fine_tuning_the_real_base_reduces_loss(tmp_path):
     corpus = write_jsonl(tmp_path / "c.jsonl", rows)
     config = TrainConfig(epochs=8, batch_size=16, learning_rate=2e-4, max_length=64, warmup_ratio=0.0,
                          freeze_layers=0, evals_per_epoch=1, patience=5)
-    metrics = train(config, corpus, tmp_path / "model", cache_dir=tmp_path / "cache")
-    first, last = metrics["fit"]["first_losses"], metrics["fit"]["last_losses"]
+    report = train(config, corpus, tmp_path / "model", cache_dir=tmp_path / "cache")
+    assert report.fit is not None
+    first, last = report.fit.first_losses, report.fit.last_losses
     assert sum(last[-3:]) / 3 < sum(first[:3]) / 3 - 0.3, (first, last)
     classifier = Classifier.load(tmp_path / "model")
     predictions = classifier.predict(["You are a useless idiot, read my message again.", "请问年度套餐可以开发票吗？"])
     assert [p.label for p in predictions] == ["abuse", "neutral"]
-    assert metrics["dev"]["macro_f1"] > 0.5
+    assert report.selection.macro_f1 > 0.5
+
+
+def test_an_interrupted_overwrite_keeps_the_previous_model(tfidf_artifact, tmp_path, monkeypatch):
+    out, corpus, _ = tfidf_artifact
+    target = tmp_path / "model"
+    shutil.copytree(out, target)
+    before = (target / "ticketguard.json").read_text()
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("ticketguard.training.pipeline.render_model_card", crash)
+    with pytest.raises(KeyboardInterrupt):
+        train(TrainConfig(arch="tfidf"), corpus, target, cache_dir=tmp_path / "cache", overwrite=True)
+    assert (target / "ticketguard.json").read_text() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]  # no staging directory left behind
