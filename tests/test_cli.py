@@ -52,7 +52,7 @@ def test_data_check_and_split(tmp_path):
     assert result.exit_code == 0, result.output
     assert "corpus OK" in said(result) and "20 rows" in said(result)
     result = runner.invoke(app, ["data", "check", str(corpus.parent)])
-    assert result.exit_code == 1 and "bg: fewer than 150 rows" in said(result)
+    assert result.exit_code == 1 and "bg: fewer than 300 rows" in said(result)
 
 
 def test_train_and_evaluate_tfidf(tmp_path):

@@ -16,7 +16,7 @@ from ticketguard.training.dedup import near_duplicates
 #: within one language, at most this share of rows may have a near-duplicate
 MAX_DUPLICATE_ROW_SHARE = 0.01
 #: minimum rows per label that the shipped corpus promises for each language
-CORPUS_TARGETS = {**{lang: 150 for lang in PRIMARY_LANGUAGES}, **{lang: 30 for lang in SECONDARY_LANGUAGES}}
+CORPUS_TARGETS = {**{lang: 300 for lang in PRIMARY_LANGUAGES}, **{lang: 80 for lang in SECONDARY_LANGUAGES}}
 #: minimum rows per language of the shipped challenge split (checked when challenge rows are given)
 CHALLENGE_TARGETS = {**{lang: 100 for lang in PRIMARY_LANGUAGES}, **{lang: 40 for lang in SECONDARY_LANGUAGES}}
 
