@@ -68,7 +68,7 @@ def infer(model: Annotated[Path, typer.Option(help="artifact to time")],
     for quantize in (False, True):
         classifier = Classifier.load(model, batch_size=batch_size, threads=threads, quantize=quantize)
         lengths = [len(ids) for ids in classifier.backend.encode([classifier.manifest.text_prefix + t for t in texts])]
-        typical = [t for t, n in zip(texts, lengths) if n <= max_tokens]
+        typical = [t for t, n in zip(texts, lengths, strict=False) if n <= max_tokens]
         for name, subset, sub_lengths in (("typical", typical, [n for n in lengths if n <= max_tokens]),
                                           ("all messages", texts, lengths)):
             classifier.predict(subset[:batch_size])  # warm-up
@@ -79,7 +79,7 @@ def infer(model: Annotated[Path, typer.Option(help="artifact to time")],
                 rates.append(len(subset) / (time.perf_counter() - started))
             if name == "typical" and reference is None:
                 reference = labels
-            same = f"{np.mean([a == b for a, b in zip(labels, reference)]):.1%}" if name == "typical" else ""
+            same = f"{np.mean([a == b for a, b in zip(labels, reference, strict=False)]):.1%}" if name == "typical" else ""
             table.add_row(f"{'int8' if quantize else 'fp32'}, {name}", str(len(subset)),
                           f"{np.median(sub_lengths):.0f}", str(batch_size), str(threads),
                           f"{statistics.median(rates):.1f}", f"{min(rates):.1f}", f"{max(rates):.1f}", same)

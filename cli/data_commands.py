@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 from typing import Annotated
-
-import json
 
 import typer
 from rich.console import Console
@@ -69,7 +68,7 @@ def split(
         for file in corpus_files(path):
             rows = list(read_rows(file, require_split=False))
             assigned = assign_splits(rows, seed=seed)
-            changed = sum(a.split != r.split for a, r in zip(assigned, rows))
+            changed = sum(a.split != r.split for a, r in zip(assigned, rows, strict=False))
             if changed:
                 file.write_text("".join(row.to_json() + "\n" for row in assigned), encoding="utf-8")
             console.print(f"{file}: {changed} row(s) assigned, {len(rows)} total")

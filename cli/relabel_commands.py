@@ -51,7 +51,8 @@ def relabel(
     label_col: Annotated[str, typer.Option(help="column with the previous label (label-shift table)")] = "label",
     lang_col: Annotated[str, typer.Option(help="column with the language (per-language counts)")] = "lang",
     engine: Annotated[str, typer.Option(help="local | ray")] = "local",
-    workers: Annotated[int | None, typer.Option(min=1, help="processes / Ray actors (default: one per 4 cores, at least 1)")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="processes / Ray actors "
+                                                "(default: one per 4 cores, at least 1)")] = None,
     batch_size: Annotated[int | None, typer.Option(min=1, help="messages per forward pass")] = None,
     chunk_rows: Annotated[int | None, typer.Option(min=1, help="rows per committed chunk")] = None,
     db: Annotated[str | None, typer.Option("--db", help="re-label the service database at this SQLAlchemy URL")] = None,

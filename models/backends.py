@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import joblib
 import numpy as np
@@ -59,7 +59,8 @@ class TransformerBackend:
     def __init__(self, model: torch.nn.Module, tokenizer: PreTrainedTokenizerBase, *, max_length: int,
                  device: str = "cpu") -> None:
         self.device = torch.device(device)
-        self.model = model.to(self.device).eval()
+        # a transformers model or a MeanPoolingClassifier: both save_pretrained and take ids + mask
+        self.model: Any = model.to(self.device).eval()
         self.tokenizer = tokenizer
         self.max_length = max_length
 
@@ -91,7 +92,8 @@ class TransformerBackend:
         return self.tokenizer(texts, add_special_tokens=True, truncation=True, max_length=self.max_length)["input_ids"]
 
     def forward(self, encoded: Sequence[Sequence[Any]]) -> np.ndarray:
-        batch = self.tokenizer.pad({"input_ids": list(encoded)}, return_tensors="pt").to(self.device)
+        ids = cast(list[list[int]], list(encoded))
+        batch = self.tokenizer.pad({"input_ids": ids}, return_tensors="pt").to(self.device)
         with torch.inference_mode():
             logits = logits_of(self.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]))
         return logits.float().cpu().numpy()

@@ -26,8 +26,8 @@ import numpy as np
 import torch
 from safetensors.torch import save_file
 
-from ticketguard.models.e5_format import E5File
 from ticketguard.models.defaults import EMBEDDED_BASE
+from ticketguard.models.e5_format import E5File
 from ticketguard.models.errors import BaseModelError
 
 logger = logging.getLogger(__name__)

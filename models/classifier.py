@@ -26,9 +26,9 @@ import torch
 from ticketguard.models.artifact import Calibration, Manifest, read_calibration, read_labels, read_manifest
 from ticketguard.models.backends import Backend, TfidfBackend, TransformerBackend
 from ticketguard.models.calibration import apply_temperature
+from ticketguard.models.defaults import DEFAULT_BATCH_SIZE, DEFAULT_MAX_BATCH_TOKENS
 from ticketguard.models.errors import InvalidInputError
 from ticketguard.models.labels import LABELS
-from ticketguard.models.defaults import DEFAULT_BATCH_SIZE, DEFAULT_MAX_BATCH_TOKENS
 from ticketguard.models.prediction import Prediction, Result, Unclassifiable
 from ticketguard.models.text import MAX_CHARS, normalize_text, unclassifiable_reason
 

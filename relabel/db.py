@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, bindparam, func, insert, select, update
@@ -86,7 +86,7 @@ def relabel_database(engine: Engine, classifier: LocalEngine, *, chunk_rows: int
                  .values(label=bindparam("_label"), scores=bindparam("_scores"), flags=bindparam("_flags"),
                          model_version=bindparam("_version")))
     for page, results in classifier.classify(items):
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         updates, history, bad = [], [], []
         for row, p in zip(page, results, strict=True):
             if isinstance(p, Unclassifiable):

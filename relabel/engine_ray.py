@@ -63,7 +63,7 @@ def _datasource(source: Source, start: Position) -> Any:
     from ray.data import Datasource, ReadTask
     from ray.data.block import BlockMetadata
 
-    class RecordDatasource(Datasource):  # type: ignore[misc]
+    class RecordDatasource(Datasource):
         """Records of one archive from ``start``, as Ray read tasks."""
 
         def estimate_inmemory_data_size(self) -> int | None:
@@ -71,7 +71,7 @@ def _datasource(source: Source, start: Position) -> Any:
 
         def get_read_tasks(self, parallelism: int, per_task_row_limit: int | None = None,
                            data_context: Any = None) -> list[ReadTask]:
-            meta = BlockMetadata(num_rows=None, size_bytes=None, input_files=[str(source.path)], exec_stats=None)
+            meta = BlockMetadata(num_rows=None, size_bytes=None, input_files=(str(source.path),), exec_stats=None)
             plans = _plans(source, start)
             if plans is not None:
                 return [ReadTask(functools.partial(_read_row_group, source, plan), meta, schema=_SCHEMA)

@@ -23,8 +23,8 @@ from typing import Any, Literal
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ticketguard.models.text import EMPTY_TEXT
 from ticketguard.models.errors import InvalidInputError
+from ticketguard.models.text import EMPTY_TEXT
 
 Format = Literal["jsonl", "csv", "parquet"]
 FORMATS: tuple[Format, ...] = ("jsonl", "csv", "parquet")
@@ -89,7 +89,7 @@ def detect_format(path: Path, fmt: str | None = None) -> Format:
     if fmt:
         if fmt not in FORMATS:
             raise InvalidInputError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
-        return fmt  # type: ignore[return-value]
+        return fmt
     guessed = _SUFFIXES.get(path.suffix.lower())
     if guessed is None:
         raise InvalidInputError(f"cannot tell the format of {path} from its suffix; pass --format")
@@ -250,7 +250,7 @@ def _read_csv(path: Path, columns: Columns, start: Position) -> Iterator[Record]
             if len(fields) > len(header):
                 yield Record(row, lines.offset, None, TOO_MANY_FIELDS)
                 continue
-            data: dict[str, Any] = dict(zip(header, fields))
+            data: dict[str, Any] = dict(zip(header, fields, strict=False))
             if any(_has_surrogates(v) for v in fields):
                 yield Record(row, lines.offset, None, UNDECODABLE)
                 continue
@@ -292,7 +292,7 @@ def read_parquet(path: Path, columns: Columns, start: Position = Position(), *,
 
 
 def _batch_rows(batch: pa.RecordBatch) -> list[dict[str, Any]]:
-    return batch.to_pylist()  # type: ignore[no-any-return]
+    return batch.to_pylist()
 
 
 def chunked(records: Iterable[Record], size: int) -> Iterator[list[Record]]:

@@ -14,6 +14,7 @@ With batching disabled every job runs on its own (same queue and limits; the ben
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -91,10 +92,8 @@ class MicroBatcher:
         """Stop the worker; jobs still queued fail with ``NotReadyError``."""
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
             self._task = None
         if self._queue is not None:
             while not self._queue.empty():

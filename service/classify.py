@@ -9,13 +9,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from ticketguard.models.errors import InvalidInputError
+from ticketguard.models.languages import UNKNOWN_LANG, normalize_lang
 from ticketguard.models.prediction import Prediction, Unclassifiable
 from ticketguard.service import repository
 from ticketguard.service.batching import MicroBatcher
 from ticketguard.service.errors import LimitError
 from ticketguard.service.metrics import Metrics
 from ticketguard.service.orm import Message
-from ticketguard.models.languages import UNKNOWN_LANG, normalize_lang
 from ticketguard.service.schemas import TicketIn
 from ticketguard.service.settings import Settings
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader
@@ -19,7 +19,7 @@ from ticketguard.service.settings import Settings, get_settings
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def _state(request: Request, name: str) -> object:
+def _state(request: Request, name: str) -> Any:
     value = getattr(request.app.state, name, None)
     if value is None:
         raise NotReadyError(f"the service is still starting ({name} not ready)")
@@ -27,19 +27,19 @@ def _state(request: Request, name: str) -> object:
 
 
 def get_classifier(request: Request) -> Classifier:
-    return _state(request, "classifier")  # type: ignore[return-value]
+    return _state(request, "classifier")
 
 
 def get_batcher(request: Request) -> MicroBatcher:
-    return _state(request, "batcher")  # type: ignore[return-value]
+    return _state(request, "batcher")
 
 
 def get_metrics(request: Request) -> Metrics:
-    return _state(request, "metrics")  # type: ignore[return-value]
+    return _state(request, "metrics")
 
 
 def get_session_factory(request: Request) -> sessionmaker[Session]:
-    return _state(request, "session_factory")  # type: ignore[return-value]
+    return _state(request, "session_factory")
 
 
 def get_session(factory: Annotated[sessionmaker[Session], Depends(get_session_factory)]) -> Iterator[Session]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -95,7 +95,7 @@ def list_messages(*, session: Session, label: str | None = None, lang: str | Non
     if source is not None:
         query = query.where(Message.source == source)
     if since is not None:
-        since = since if since.tzinfo else since.replace(tzinfo=timezone.utc)
+        since = since if since.tzinfo else since.replace(tzinfo=UTC)
         query = query.where(Message.received_at >= since)
     if before_id is not None:
         query = query.where(Message.id < before_id)
@@ -130,5 +130,4 @@ def iter_corrections(*, session: Session, batch: int = 500) -> Iterator[tuple[Me
     newest = select(func.max(Feedback.id)).group_by(Feedback.message_id)
     query = (select(Message, Feedback).join(Feedback, Feedback.message_id == Message.id)
              .where(Feedback.id.in_(newest)).order_by(Message.id).execution_options(yield_per=batch))
-    for message, feedback in session.execute(query):
-        yield message, feedback
+    yield from session.execute(query)

@@ -7,10 +7,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, StrictStr, Tag, field_validator
 
-from ticketguard.models.text import unclassifiable_reason
 from ticketguard.models.labels import Label
 from ticketguard.models.languages import LANG_TAG, MAX_TAG_CHARS
+from ticketguard.models.text import unclassifiable_reason
 from ticketguard.service.settings import HARD_MAX_BATCH_ITEMS, HARD_MAX_TEXT_CHARS
+
 
 class TicketIn(BaseModel):
     """One message to classify. Text the classifier cannot classify (blank, invisible only) is refused."""

@@ -17,7 +17,6 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from ticketguard.data import CHALLENGE_DIR, CORPUS_DIR
 from ticketguard.models.defaults import DEFAULT_BATCH_SIZE, MAX_CHARS
 
-
 #: the classifier reads at most this many characters, so no request may carry more per message
 HARD_MAX_TEXT_CHARS = MAX_CHARS
 HARD_MAX_BATCH_ITEMS = 1024

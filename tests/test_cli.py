@@ -5,8 +5,8 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from ticketguard.cli.main import app
 from tests.conftest import seed_rows, write_jsonl
+from ticketguard.cli.main import app
 
 runner = CliRunner()
 

@@ -59,7 +59,7 @@ def agreement(rows: Sequence[CorpusRow], second: dict[str, str]) -> dict[str, di
         pairs["all"].append((row.label, label))
     result = {}
     for lang, items in sorted(pairs.items()):
-        first, other = zip(*items)
+        first, other = zip(*items, strict=False)
         result[lang] = {
             "n": len(items),
             "agreement": sum(a == b for a, b in items) / len(items),

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -63,7 +64,7 @@ def length_grouped_batches(lengths: Sequence[int], batch_size: int, rng: random.
     order = list(range(len(lengths)))
     rng.shuffle(order)
     window = batch_size * 50
-    batches = []
+    batches: list[list[int]] = []
     for start in range(0, len(order), window):
         chunk = sorted(order[start : start + window], key=lambda i: lengths[i])
         batches.extend(chunk[s : s + batch_size] for s in range(0, len(chunk), batch_size))
@@ -86,7 +87,7 @@ def build_model(config: TrainConfig, source: Path | str) -> torch.nn.Module:
     else:
         model = AutoModelForSequenceClassification.from_pretrained(
             source, num_labels=len(LABELS), id2label=ID2LABEL, label2id=LABEL2ID)
-    base = model.base_model
+    base: Any = model.base_model
     if config.freeze_embeddings:
         base.get_input_embeddings().weight.requires_grad_(False)
     if config.freeze_layers:

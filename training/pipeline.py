@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import time
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -160,7 +160,7 @@ def train(config: TrainConfig, corpus: Path, out_dir: Path, *, cache_dir: Path, 
                         "selection and calibration parts")
     challenge_rows = load_corpus(challenge) if challenge is not None else []
     data_hash = corpus_hash(rows)
-    stamp = datetime.now(timezone.utc)
+    stamp = datetime.now(UTC)
     manifest = Manifest(
         arch=config.arch,
         model_version=f"{config.arch}-{stamp:%Y%m%d%H%M}-{data_hash[:8]}",

@@ -8,7 +8,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from html import unescape
 from html.parser import HTMLParser
 from typing import Any, Protocol, TypeVar
@@ -98,7 +98,7 @@ def iso_seconds(value: str, *, header: str) -> float:
     except ValueError as err:
         raise SignatureError(f"{header} is not an ISO 8601 timestamp") from err
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
     return parsed.timestamp()
 
 

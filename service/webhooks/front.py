@@ -24,7 +24,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ticketguard.service.errors import SignatureError
 from ticketguard.service.webhooks.base import (
-    Challenge, Ignored, Parsed, WebhookEvent, check_fresh, hmac_digest, html_to_text, model, require_header, same,
+    Challenge,
+    Ignored,
+    Parsed,
+    WebhookEvent,
+    check_fresh,
+    hmac_digest,
+    html_to_text,
+    model,
+    require_header,
+    same,
     unix_seconds,
 )
 

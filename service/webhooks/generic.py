@@ -14,7 +14,16 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from ticketguard.service.errors import SignatureError
-from ticketguard.service.webhooks.base import Parsed, WebhookEvent, check_fresh, hmac_digest, model, require_header, same, unix_seconds
+from ticketguard.service.webhooks.base import (
+    Parsed,
+    WebhookEvent,
+    check_fresh,
+    hmac_digest,
+    model,
+    require_header,
+    same,
+    unix_seconds,
+)
 
 SIGNATURE = "X-TicketGuard-Signature"
 TIMESTAMP = "X-TicketGuard-Timestamp"

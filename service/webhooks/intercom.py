@@ -22,7 +22,16 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from ticketguard.service.errors import SignatureError
-from ticketguard.service.webhooks.base import Ignored, Parsed, WebhookEvent, hmac_digest, html_to_text, model, require_header, same
+from ticketguard.service.webhooks.base import (
+    Ignored,
+    Parsed,
+    WebhookEvent,
+    hmac_digest,
+    html_to_text,
+    model,
+    require_header,
+    same,
+)
 
 SIGNATURE = "X-Hub-Signature"
 CUSTOMER_AUTHORS = frozenset({"user", "lead", "contact"})

@@ -22,7 +22,16 @@ from pydantic import BaseModel, ConfigDict
 
 from ticketguard.service.errors import PayloadError, SignatureError
 from ticketguard.service.webhooks.base import (
-    Ignored, Parsed, WebhookEvent, check_fresh, hmac_digest, html_to_text, iso_seconds, model, require_header, same,
+    Ignored,
+    Parsed,
+    WebhookEvent,
+    check_fresh,
+    hmac_digest,
+    html_to_text,
+    iso_seconds,
+    model,
+    require_header,
+    same,
 )
 
 SIGNATURE = "X-Zendesk-Webhook-Signature"

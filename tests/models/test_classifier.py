@@ -6,14 +6,14 @@ import shutil
 import numpy as np
 import pytest
 
+from tests.conftest import build_tiny_artifact
+from tests.tolerances import PINNED_ATOL, SCORE_ATOL
 from ticketguard.models.artifact import CALIBRATION_FILE, LABELS_FILE, MANIFEST
 from ticketguard.models.classifier import Classifier, predictions_only
 from ticketguard.models.errors import ArtifactError, InvalidInputError
 from ticketguard.models.labels import LABELS
 from ticketguard.models.prediction import Prediction, Unclassifiable
 from ticketguard.models.text import SURROGATES, normalize_text, unclassifiable_reason
-from tests.conftest import build_tiny_artifact
-from tests.tolerances import PINNED_ATOL, SCORE_ATOL
 
 TEXTS = ["You are a useless idiot.", "Как отменить подписку?", "请问可以开发票吗？", "My order 123 is late"]
 
@@ -41,7 +41,7 @@ def test_scores_cover_all_labels_and_sum_to_one(classifier):
 def test_batching_and_length_sorting_keep_input_order(classifier):
     together = classifier.predict(TEXTS + TEXTS[::-1])
     alone = [classifier.predict([t])[0] for t in TEXTS]
-    for a, b in zip(together[:4], alone):
+    for a, b in zip(together[:4], alone, strict=False):
         assert a.scores == pytest.approx(b.scores, abs=SCORE_ATOL)
     assert together[4].scores == pytest.approx(together[3].scores, abs=SCORE_ATOL)
 
@@ -151,7 +151,7 @@ def test_labels_in_another_order_are_reported_in_schema_order(tiny_artifact, tmp
 
 def test_int8_quantisation_keeps_scores_close(tiny_artifact, classifier):
     quantized = Classifier.load(tiny_artifact, quantize=True)
-    for a, b in zip(quantized.predict(TEXTS), classifier.predict(TEXTS)):
+    for a, b in zip(quantized.predict(TEXTS), classifier.predict(TEXTS), strict=False):
         assert a.label == b.label
         assert a.scores == pytest.approx(b.scores, abs=0.05)
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from ticketguard.relabel.engine_local import LocalEngine
 from tests.tolerances import SCORE_ATOL
+from ticketguard.relabel.engine_local import LocalEngine
 
 CORPUS = Path(__file__).resolve().parents[2] / "data" / "corpus"
 
@@ -44,7 +44,7 @@ def engine(tiny_artifact: Path) -> Iterator[LocalEngine]:
 def assert_same_rows(got: list[dict], expected: list[dict]) -> None:
     """Same rows, labels and flags; scores may differ in the last digit between torch thread counts."""
     assert len(got) == len(expected) > 0
-    for a, b in zip(got, expected):
+    for a, b in zip(got, expected, strict=False):
         assert {k: v for k, v in a.items() if k != "scores"} == {k: v for k, v in b.items() if k != "scores"}
         scores_a = json.loads(a["scores"]) if isinstance(a["scores"], str) else a["scores"]
         scores_b = json.loads(b["scores"]) if isinstance(b["scores"], str) else b["scores"]

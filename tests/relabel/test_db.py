@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import Engine, insert, select
 
-from ticketguard.relabel.db import relabel_database
-from ticketguard.relabel.engine_local import LocalEngine
-from ticketguard.service.orm import LabelHistory
-from ticketguard.service.db import make_engine, upgrade_database
-from ticketguard.service.orm import Message
 from tests.relabel.conftest import corpus_rows
 from tests.tolerances import SCORE_ATOL
+from ticketguard.relabel.db import relabel_database
+from ticketguard.relabel.engine_local import LocalEngine
+from ticketguard.service.db import make_engine, upgrade_database
+from ticketguard.service.orm import LabelHistory, Message
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -49,7 +48,7 @@ def database(request: pytest.FixtureRequest, tmp_path) -> Iterator[Engine]:  # t
 
 def _seed(engine: Engine, n: int) -> None:
     rows = corpus_rows(n)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     values = [{"source": "generic", "external_id": f"ext-{r['id']}", "text": r["text"], "text_chars": len(r["text"]),
                "lang": r["lang"], "label": r["label"], "scores": {r["label"]: 1.0}, "flags": [],
                "model_version": "old-model", "received_at": now} for r in rows]
@@ -71,7 +70,7 @@ def test_relabel_database_updates_labels_and_keeps_history(database: Engine, eng
     predictions = [p for _, ps in engine.classify([(None, texts)]) for p in ps]
     relabelled = [m for m in messages if m["text"] is not None]
     assert [m["label"] for m in relabelled] == [p.label for p in predictions]
-    for message, prediction in zip(relabelled, predictions):
+    for message, prediction in zip(relabelled, predictions, strict=False):
         assert message["scores"] == pytest.approx(prediction.scores, abs=SCORE_ATOL)
     assert {m["model_version"] for m in relabelled} == {"tiny-test-0"}
     untouched = [m for m in messages if m["text"] is None]

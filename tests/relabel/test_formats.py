@@ -10,12 +10,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from tests.relabel.conftest import corpus_rows, read_jsonl, write_jsonl
+from tests.tolerances import SCORE_ATOL
 from ticketguard.models.errors import InvalidInputError
 from ticketguard.relabel.engine_local import LocalEngine
 from ticketguard.relabel.readers import Columns, Source
 from ticketguard.relabel.runner import RunPaths, relabel_file
-from tests.relabel.conftest import corpus_rows, read_jsonl, write_jsonl
-from tests.tolerances import SCORE_ATOL
 
 
 def expected(engine: LocalEngine, texts: list[str]) -> list[dict]:
@@ -46,7 +46,7 @@ def test_jsonl_round_trip_keeps_columns_and_rejects_bad_rows(tmp_path: Path, eng
     written = read_jsonl(out)
     assert [r["id"] for r in written] == [r["id"] for r in rows]
     preds = expected(engine, [r["text"] for r in rows])
-    for row, original, pred in zip(written, rows, preds):
+    for row, original, pred in zip(written, rows, preds, strict=False):
         assert row["ticket"] == original["ticket"] and row["priority"] == original["priority"]
         assert row["previous_label"] == original["label"]
         # batches differ from this one-shot reference (padding), which moves the 6th decimal at most
@@ -91,7 +91,7 @@ def test_csv_round_trip_with_quoted_newlines_and_bad_rows(tmp_path: Path, engine
     assert [r["body"] for r in written] == texts
     assert [r["channel"] for r in written] == ["email", "email"]
     assert [r["label"] for r in written] == [p["label"] for p in preds]
-    for row, pred in zip(written, preds):
+    for row, pred in zip(written, preds, strict=False):
         assert json.loads(row["scores"]) == pytest.approx(pred["scores"], abs=SCORE_ATOL)
     assert read_jsonl(RunPaths.for_output(out).rejects) == [
         {"row": 2, "id": "a2", "reason": "empty text"},
@@ -119,7 +119,8 @@ def test_parquet_round_trip_over_row_groups(tmp_path: Path, engine: LocalEngine)
     out = tmp_path / "out.parquet"
     relabel_file(Source(src, "parquet", chunk_rows=5), out, engine)
 
-    assert sorted(p.name for p in out.iterdir()) == [f"part-{i:06d}.parquet" for i in range(13)]  # 16+16+16+2 rows, chunks of 5 within row groups
+    # 16+16+16+2 rows, chunks of 5 within row groups
+    assert sorted(p.name for p in out.iterdir()) == [f"part-{i:06d}.parquet" for i in range(13)]
     table = pq.read_table(out)
     good = [r for r in rows if r["text"]]
     assert table.column("id").to_pylist() == [r["id"] for r in good]
@@ -127,7 +128,7 @@ def test_parquet_round_trip_over_row_groups(tmp_path: Path, engine: LocalEngine)
     assert table.column("previous_label").to_pylist() == [r["label"] for r in good]
     preds = expected(engine, [r["text"] for r in good])
     assert table.column("label").to_pylist() == [p["label"] for p in preds]
-    for scores, pred in zip(table.column("scores").to_pylist(), preds):
+    for scores, pred in zip(table.column("scores").to_pylist(), preds, strict=False):
         assert scores == pytest.approx(pred["scores"], abs=SCORE_ATOL)
     assert read_jsonl(RunPaths.for_output(out).rejects) == [
         {"row": 11, "id": 10, "reason": "empty text"}, {"row": 34, "id": 33, "reason": "empty text"}]

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import json
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from tests.relabel.conftest import assert_same_rows, corpus_rows, write_jsonl
 from ticketguard.relabel.engine_local import LocalEngine
 from ticketguard.relabel.engine_ray import RayEngine
 from ticketguard.relabel.readers import Source
 from ticketguard.relabel.runner import RunPaths, relabel_file
-from tests.relabel.conftest import assert_same_rows, corpus_rows, write_jsonl
 
 
 def test_ray_output_equals_local_output(tmp_path: Path, tiny_artifact: Path, engine: LocalEngine) -> None:

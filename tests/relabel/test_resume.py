@@ -14,11 +14,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from tests.relabel.conftest import assert_same_rows, corpus_rows, read_jsonl, write_jsonl
 from ticketguard.relabel.engine_local import LocalEngine
 from ticketguard.relabel.readers import Columns, Position, Source, read_records
 from ticketguard.relabel.runner import RunPaths, relabel_file
 from ticketguard.relabel.writers import AppendWriter, PartsWriter
-from tests.relabel.conftest import assert_same_rows, corpus_rows, read_jsonl, write_jsonl
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 from rich.console import Console
 
+from tests.relabel.conftest import corpus_rows, read_jsonl, write_jsonl
 from ticketguard.relabel.engine_local import LocalEngine
 from ticketguard.relabel.readers import Source
 from ticketguard.relabel.runner import RunPaths, relabel_file
 from ticketguard.relabel.summary import Summary
-from tests.relabel.conftest import corpus_rows, read_jsonl, write_jsonl
 
 
 def test_summary_counts_and_shift_table() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import time
@@ -11,10 +10,9 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from tests.service.conftest import SECRETS
 from ticketguard.cli.main import app as cli_app
 from ticketguard.training.corpus import read_rows
-
-from tests.service.conftest import SECRETS
 
 
 def deliver(client: TestClient, message_id: str, text: str, lang: str | None) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -58,7 +58,7 @@ def test_save_is_idempotent_and_round_trips(engine: Engine) -> None:
     assert again.message.id == first.message.id and again.message.label == "threat"
     assert first.message.flags == ["threat"] and first.message.scores["threat"] == pytest.approx(0.6)
     assert first.message.received_at.tzinfo is not None
-    assert datetime.now(timezone.utc) - first.message.received_at < timedelta(minutes=1)
+    assert datetime.now(UTC) - first.message.received_at < timedelta(minutes=1)
     with make_session_factory(engine)() as session:
         assert session.scalar(select(func.count()).select_from(Message)) == 2
 
@@ -97,7 +97,7 @@ def test_list_filters_and_cursor(engine: Engine) -> None:
         assert [m.external_id for m in ru] == ["m2", "m1", "m0"]
         page = repository.list_messages(session=session, limit=3, before_id=all_rows[2].id)
         assert [m.external_id for m in page] == ["m3", "m2", "m1"]
-        future = datetime.now(timezone.utc) + timedelta(hours=1)
+        future = datetime.now(UTC) + timedelta(hours=1)
         assert repository.list_messages(session=session, since=future) == []
         assert len(repository.list_messages(session=session, since=future - timedelta(hours=2), limit=100)) == 7
 
@@ -130,7 +130,7 @@ def test_messages_api_filters_pages_and_feedback(make_client: Callable[..., Test
     assert [m["id"] for m in last["items"]] == [ids[0]] and last["next_cursor"] is None
     abuse = client.get("/v1/messages", params={"label": "abuse", "lang": "en"}, headers=auth).json()
     assert [m["external_id"] for m in abuse["items"]] == ["a4", "a2", "a0"]
-    since = (datetime.now(timezone.utc) + timedelta(minutes=5)).isoformat()
+    since = (datetime.now(UTC) + timedelta(minutes=5)).isoformat()
     assert client.get("/v1/messages", params={"since": since}, headers=auth).json()["items"] == []
 
     created = client.post(f"/v1/messages/{ids[0]}/feedback", json={"label": "threat", "agent": "ann"}, headers=auth)

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from ticketguard.service.webhooks import get_provider
 from ticketguard.service.settings import Settings
+from ticketguard.service.webhooks import get_provider
 
 
 def build(**values) -> Settings:

@@ -9,16 +9,15 @@ import json
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from tests.service.conftest import SECRETS
 from ticketguard.models.labels import LABELS
 from ticketguard.service.orm import Message
-
-from tests.service.conftest import SECRETS
 
 TEXT = "Refund me by Friday or my lawyer files the lawsuit on Monday."
 
@@ -26,7 +25,7 @@ TEXT = "Refund me by Friday or my lawyer files the lawsuit on Monday."
 # --- signing, written from each provider's documentation (independently of service/webhooks) ---------
 
 def zendesk_headers(body: bytes, *, secret: str = SECRETS["zendesk_webhook_secret"], at: datetime | None = None):
-    timestamp = (at or datetime.now(timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    timestamp = (at or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
     signature = base64.b64encode(hmac.new(secret.encode(), timestamp.encode() + body, hashlib.sha256).digest())
     return {"X-Zendesk-Webhook-Signature": signature.decode(), "X-Zendesk-Webhook-Signature-Timestamp": timestamp}
 
@@ -168,12 +167,12 @@ def test_stale_or_future_timestamp_is_401(client: TestClient, provider: str) -> 
     payload_for, headers_for, _ = PROVIDERS[provider]
     for offset in (-301, 301):
         at = time.time() + offset
-        sign = {"at": datetime.fromtimestamp(at, timezone.utc)} if provider == "zendesk" else {"at": at}
+        sign = {"at": datetime.fromtimestamp(at, UTC)} if provider == "zendesk" else {"at": at}
         response = post(client, provider, payload_for(), **sign)
         assert response.status_code == 401, offset
         assert "stale or replayed" in response.json()["error"]["message"]
     inside = time.time() - 200
-    sign = {"at": datetime.fromtimestamp(inside, timezone.utc)} if provider == "zendesk" else {"at": inside}
+    sign = {"at": datetime.fromtimestamp(inside, UTC)} if provider == "zendesk" else {"at": inside}
     assert post(client, provider, payload_for(), **sign).status_code == 200
 
 

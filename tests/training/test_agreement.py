@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from ticketguard.models.errors import DataError
 from tests.conftest import seed_rows, write_jsonl
+from ticketguard.models.errors import DataError
 from ticketguard.training.agreement import agreement, blind_sample, read_second_pass
 from ticketguard.training.corpus import load_corpus
 

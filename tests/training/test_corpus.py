@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from ticketguard.models.errors import DataError
 from tests.conftest import seed_rows, write_jsonl
+from ticketguard.models.errors import DataError
 from ticketguard.training.corpus import CorpusRow, corpus_hash, load_corpus, read_rows
 from ticketguard.training.datacheck import check_corpus
 from ticketguard.training.dedup import near_duplicates, shingles
@@ -103,7 +103,7 @@ def test_existing_splits_never_move():
                     for i in range(10)]
     again = assign_splits(grown, seed=99)
     assert {r.id for r in again if r.split == "test" and not r.id.startswith("new")} == frozen_test
-    assert all(a.split == b.split for a, b in zip(again, rows))
+    assert all(a.split == b.split for a, b in zip(again, rows, strict=False))
     assert all(r.split for r in again)
 
 

@@ -5,13 +5,13 @@ import shutil
 
 import pytest
 
+from tests.conftest import seed_rows, write_jsonl
 from ticketguard.models.artifact import read_calibration, read_manifest
 from ticketguard.models.classifier import Classifier
 from ticketguard.models.errors import DataError
 from ticketguard.models.labels import LABELS
-from tests.conftest import seed_rows, write_jsonl
-from ticketguard.training.config import TrainConfig
 from ticketguard.models.prediction import Prediction
+from ticketguard.training.config import TrainConfig
 from ticketguard.training.evaluate import evaluate, read_labelled
 from ticketguard.training.pipeline import train
 
