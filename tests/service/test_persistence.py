@@ -45,7 +45,7 @@ def test_migrations_create_the_orm_schema(engine: Engine) -> None:
     with engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert diff == []
-    assert {"messages", "feedback", "alembic_version"} <= set(inspect(engine).get_table_names())
+    assert {"messages", "feedback", "label_history", "alembic_version"} <= set(inspect(engine).get_table_names())
     upgrade_database(engine)  # idempotent at head
 
 
