@@ -170,6 +170,9 @@ def fit_transformer(config: TrainConfig, train_rows: Sequence[CorpusRow], select
                 step += 1
                 losses.append(loss.item())
                 progress.update(task, advance=1, loss=losses[-1])
+                if step % max(1, total_steps // 20) == 0:  # also in logs, where the bar is not drawn
+                    logger.info("step %d/%d, loss %.3f, %.0fs", step, total_steps, losses[-1],
+                                time.monotonic() - started)
                 if step % eval_every == 0 or step == total_steps:
                     model.eval()
                     f1 = _selection_macro_f1(classifier, selection_texts, y_selection) if selection_texts else 0.0
