@@ -96,7 +96,8 @@ def train_command(
     max_length: int = _DEFAULT("max_length"),
     label_smoothing: float = _DEFAULT("label_smoothing"),
     augment: Annotated[float, typer.Option(help="share of training texts given register noise")] = _DEFAULT("augment"),
-    bf16: Annotated[bool, typer.Option(help="bfloat16 autocast for training")] = _DEFAULT("bf16"),
+    bf16: Annotated[bool | None, typer.Option("--bf16/--no-bf16", help="bfloat16 autocast for training "
+                                              "(default: where the hardware has native bfloat16)")] = None,
     max_steps: Annotated[int | None, typer.Option(help="stop after this many steps (smoke runs)")] = None,
     seed: int = _DEFAULT("seed"),
     threads: int | None = None,

@@ -37,8 +37,9 @@ class TrainConfig:
     label_smoothing: float = 0.0
     #: share of training texts given a random register perturbation each epoch (typos, casing, ...)
     augment: float = 0.0
-    #: run forward and backward passes under bfloat16 autocast (CPUs with AVX512-BF16/AMX, GPUs)
-    bf16: bool = False
+    #: run forward and backward passes under bfloat16 autocast; None: where the hardware has native
+    #: bfloat16 (AVX512-BF16/AMX CPUs, recent GPUs), float32 elsewhere
+    bf16: bool | None = None
     patience: int = 1
     evals_per_epoch: int = 1
     #: share of the dev split used to fit calibration and the review threshold; the rest selects

@@ -28,6 +28,7 @@ from ticketguard.models.artifact import Calibration, Manifest
 from ticketguard.models.backends import TransformerBackend, logits_of
 from ticketguard.models.base import resolve_base_model
 from ticketguard.models.classifier import Classifier
+from ticketguard.models.hardware import bf16_is_fast
 from ticketguard.models.heads import MeanPoolingClassifier
 from ticketguard.models.labels import ID2LABEL, LABEL2ID, LABELS
 from ticketguard.training.augment import augment_texts
@@ -136,7 +137,10 @@ def fit_transformer(config: TrainConfig, train_rows: Sequence[CorpusRow], select
     total_steps = config.max_steps or steps_per_epoch * config.epochs
     scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total_steps), total_steps)
     eval_every = max(1, steps_per_epoch // config.evals_per_epoch)
-    autocast = torch.autocast("cpu", dtype=torch.bfloat16) if config.bf16 else nullcontext()
+    use_bf16 = bf16_is_fast("cpu") if config.bf16 is None else config.bf16
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16) if use_bf16 else nullcontext()
+    logger.info("fine-tuning %d texts, %d steps, %s autocast", len(train_texts), total_steps,
+                "bfloat16" if use_bf16 else "no")
 
     rng = random.Random(config.seed)
     best_f1, best_step, bad_evals, step = -1.0, 0, 0, 0
