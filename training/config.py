@@ -45,6 +45,9 @@ class TrainConfig:
     #: share of the dev split used to fit calibration and the review threshold; the rest selects
     #: the checkpoint, so calibration never sees the rows that chose the model
     calibration_share: float = 0.5
+    #: fit calibration on the calibration rows and a register-perturbed copy of each (see
+    #: training.pipeline.calibrate), so confidences hold up on noisier text than the corpus
+    calibrate_on_noise: bool = True
     #: the review threshold is the lowest top probability whose confident part reaches this accuracy
     review_target_accuracy: float = 0.95
     seed: int = 13

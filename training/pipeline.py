@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import platform
+import random
 import shutil
 import subprocess
 import time
@@ -28,6 +29,7 @@ from ticketguard.models.calibration import FlagThresholds, ReviewThreshold, Temp
 from ticketguard.models.classifier import Classifier
 from ticketguard.models.errors import DataError
 from ticketguard.models.labels import LABEL2ID, LABELS
+from ticketguard.training.augment import augment_texts
 from ticketguard.training.config import TrainConfig
 from ticketguard.training.corpus import CorpusRow, corpus_hash, load_corpus
 from ticketguard.training.evaluate import evaluate_rows
@@ -92,9 +94,20 @@ def git_commit() -> str | None:
 
 
 def calibrate(classifier: Classifier, rows: list[CorpusRow], config: TrainConfig) -> Calibration:
-    """Fit the temperature, flag thresholds and review threshold on held-out rows (never training rows)."""
-    logits = classifier.predict_logits([r.text for r in rows])
-    y = np.array([LABEL2ID[r.label] for r in rows])
+    """Fit the temperature, flag thresholds and review threshold on held-out rows (never training rows).
+
+    With ``config.calibrate_on_noise`` the rows are used twice: as written, and with one register
+    perturbation each (typos, casing, punctuation, transliteration, emoji). Real traffic is noisier
+    than the corpus, and a temperature fitted on clean rows alone makes the model overconfident
+    there.
+    """
+    texts = [r.text for r in rows]
+    labels = [LABEL2ID[r.label] for r in rows]
+    if config.calibrate_on_noise:
+        texts += augment_texts(texts, 1.0, random.Random(config.seed))
+        labels += labels
+    logits = classifier.predict_logits(texts)
+    y = np.array(labels)
     scaler = TemperatureScaler().fit(logits, y)
     probs = apply_temperature(logits, scaler.temperature_)
     thresholds = FlagThresholds(LABELS, FLAGGED_LABELS).fit(probs, y)
