@@ -73,6 +73,18 @@ class MalformedJSONError(ServiceError):
     code = "malformed_json"
 
 
+class JSONTooDeepError(ServiceError):
+    """A body nesting deeper than ``MAX_JSON_DEPTH``; refused before any parser recurses into it."""
+
+    status_code = 400
+    code = "json_too_deep"
+
+
+class UnsupportedMediaTypeError(ServiceError):
+    status_code = 415
+    code = "unsupported_media_type"
+
+
 class LimitError(ServiceError):
     """A message or batch over the configured limits."""
 
@@ -146,20 +158,23 @@ async def _invalid_input(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 413: BodyTooLargeError.code}
+    codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 413: BodyTooLargeError.code,
+             415: UnsupportedMediaTypeError.code}
     return error_response(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail),
                           headers=dict(exc.headers or {}))
 
 
-async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    # a bug, not bad input: log it with its traceback, tell the client nothing about it
-    logger.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path, exc_info=exc)
+def internal_error_response() -> JSONResponse:
+    """The answer to a bug (never to bad input): nothing about it but the request id to look up in the log.
+
+    ``RequestContextMiddleware`` sends it, inside the request's context, after logging the exception.
+    """
     return error_response(500, "internal_error", "internal error; see the server log for this request id")
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    """Handlers of the errors we raise on purpose; anything else ends in ``RequestContextMiddleware``."""
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(InvalidInputError, _invalid_input)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected)
