@@ -71,6 +71,8 @@ class PayloadError(ServiceError):
 class MalformedJSONError(ServiceError):
     status_code = 400
     code = "malformed_json"
+    #: the message of every body that is not JSON (bad syntax or encoding, integers over Python's digit limit)
+    MESSAGE = "body: not valid JSON"
 
 
 class JSONTooDeepError(ServiceError):
@@ -144,7 +146,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = list(exc.errors())
     if any(e.get("type") == "json_invalid" for e in errors):
-        return error_response(400, MalformedJSONError.code, "request body is not valid JSON")
+        return error_response(400, MalformedJSONError.code, MalformedJSONError.MESSAGE)
     details = _trim(errors)
     first = details[0] if details else {"loc": [], "msg": "invalid request"}
     # drop "body" and the union tags ("single"/"batch") so the message names the field the client sent
@@ -158,6 +160,8 @@ async def _invalid_input(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:  # FastAPI raises 400 only when the body fails to parse as JSON
+        return error_response(400, MalformedJSONError.code, MalformedJSONError.MESSAGE)
     codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 413: BodyTooLargeError.code,
              415: UnsupportedMediaTypeError.code}
     return error_response(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail),

@@ -116,8 +116,8 @@ def load_json(body: bytes) -> Any:
     """The parsed body (its size and nesting were bounded by ``BodyGuardMiddleware`` before the route ran)."""
     try:
         return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise MalformedJSONError("body: not valid JSON; webhooks must send application/json") from err
+    except ValueError as err:  # JSONDecodeError, UnicodeDecodeError, and integers over Python's digit limit
+        raise MalformedJSONError(f"{MalformedJSONError.MESSAGE}; webhooks must send application/json") from err
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -95,6 +95,15 @@ def test_nesting_at_the_limit_is_parsed(api: TestClient) -> None:
     assert_error(response, 422, "invalid_payload", "not a generic payload")
 
 
+@pytest.mark.parametrize("body", [b"\x00", b'{"id": "x", "text": "hi", "n": ' + b"1" * 5000 + b"}", b"\xff\xfe{}"])
+def test_body_that_is_not_json_is_400_everywhere(api: TestClient, body: bytes) -> None:
+    assert_error(sign_and_post(api, "generic", body, generic_headers), 400, "malformed_json", "body")
+    for path in ("/v1/classify", "/v1/messages/1/feedback"):
+        response = api.post(path, content=body, headers={**AUTH, "Content-Type": "application/json"})
+        assert_error(response, 400, "malformed_json", "body: not valid JSON")
+    assert rows(api) == 0
+
+
 # --- ids within the database's integer range ----------------------------------------------------------
 
 @pytest.mark.parametrize("message_id", [BEYOND_ANY_INTEGER, str(MAX_DB_ID + 1), "0", "-1"])
