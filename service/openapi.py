@@ -31,15 +31,15 @@ _REQUEST_ID = {"description": "the request's id (the client's X-Request-ID when 
 _RETRY_AFTER = {"description": "seconds to wait before retrying", "schema": {"type": "integer"}}
 
 
-def error_responses(*statuses: int, **descriptions: str) -> dict[int | str, dict[str, Any]]:
-    """``responses=`` of a route: each status with the JSON error body and what it means there.
+def error_responses(*statuses: int, not_found: str | None = None) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` of a route: each status with the JSON error body and what it means (``not_found``:
+    what a 404 means on this route).
 
     Example:
         >>> sorted(error_responses(401, 404, not_found="no message with this id"))
         [401, 404]
     """
-    named = {404: descriptions.get("not_found")}
-    return {status: {"model": ErrorOut, "description": named.get(status) or _DESCRIPTIONS[status]}
+    return {status: {"model": ErrorOut, "description": (not_found if status == 404 else None) or _DESCRIPTIONS[status]}
             for status in statuses}
 
 
