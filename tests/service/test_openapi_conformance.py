@@ -13,6 +13,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
@@ -33,13 +34,15 @@ def seeded_server(serve: Callable[..., str], database_url: str, **overrides: obj
     return base
 
 
-def run_schemathesis(base: str, *, max_examples: int, seed: int | None, timeout: int) -> subprocess.CompletedProcess:
+def run_schemathesis(base: str, *, max_examples: int, seed: int | None, timeout: int,
+                     workdir: Path) -> subprocess.CompletedProcess:
+    """``st run`` over the served document; it runs in ``workdir``, where schemathesis keeps its cache."""
     command = [sys.executable, "-m", "schemathesis.cli", "run", f"{base}/openapi.json", "--checks", "all",
                "--mode", "all", "--header", f"X-API-Key: {API_KEY}", "--max-examples", str(max_examples),
                "--generation-database", "none", "--workers", "1", "--no-color", "--request-timeout", "30"]
     if seed is not None:
         command += ["--seed", str(seed)]
-    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False, cwd=workdir)
 
 
 def assert_clean(result: subprocess.CompletedProcess, *, at_least: int) -> None:
@@ -50,13 +53,17 @@ def assert_clean(result: subprocess.CompletedProcess, *, at_least: int) -> None:
     assert generated and int(generated.group(1)) >= at_least, output[-3000:]
 
 
-def test_schemathesis_finds_no_server_error_and_no_spec_mismatch(serve: Callable[..., str], database_url: str) -> None:
-    assert_clean(run_schemathesis(seeded_server(serve, database_url), max_examples=8, seed=9, timeout=240), at_least=200)
+def test_schemathesis_finds_no_server_error_and_no_spec_mismatch(serve: Callable[..., str], database_url: str,
+                                                                 tmp_path: Path) -> None:
+    result = run_schemathesis(seeded_server(serve, database_url), max_examples=8, seed=9, timeout=240, workdir=tmp_path)
+    assert_clean(result, at_least=200)
 
 
 @pytest.mark.slow
-def test_schemathesis_long_run(serve: Callable[..., str], database_url: str) -> None:
-    assert_clean(run_schemathesis(seeded_server(serve, database_url), max_examples=300, seed=None, timeout=1800), at_least=2000)
+def test_schemathesis_long_run(serve: Callable[..., str], database_url: str, tmp_path: Path) -> None:
+    result = run_schemathesis(seeded_server(serve, database_url), max_examples=300, seed=None, timeout=1800,
+                              workdir=tmp_path)
+    assert_clean(result, at_least=2000)
 
 
 def _string(schema: dict) -> dict:
