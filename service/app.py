@@ -21,7 +21,8 @@ from ticketguard.service.batching import MicroBatcher
 from ticketguard.service.db import make_engine, make_session_factory, upgrade_database
 from ticketguard.service.errors import install_error_handlers
 from ticketguard.service.metrics import Metrics
-from ticketguard.service.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from ticketguard.service.middleware import BodyGuardMiddleware, RequestContextMiddleware
+from ticketguard.service.openapi import install_openapi
 from ticketguard.service.routes import classify, messages, ops, webhooks
 from ticketguard.service.settings import Settings, get_settings
 
@@ -87,7 +88,8 @@ def create_app(settings: Settings | None = None, *, classifier: Classifier | Non
     app.state.preloaded_classifier = classifier
     app.dependency_overrides[get_settings] = lambda: settings
     install_error_handlers(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    install_openapi(app, settings)
+    app.add_middleware(BodyGuardMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)  # added last = outermost
     for module in (ops, classify, webhooks, messages):
         app.include_router(module.router)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ticketguard.models.classifier import Classifier
 from ticketguard.service.batching import MicroBatcher
-from ticketguard.service.errors import AuthenticationError, NotReadyError
+from ticketguard.service.errors import AuthenticationError, NotReadyError, UnsupportedMediaTypeError
 from ticketguard.service.metrics import Metrics
 from ticketguard.service.settings import Settings, get_settings
 
@@ -72,3 +72,21 @@ def require_api_key(settings: SettingsDep, key: Annotated[str | None, Depends(_a
 
 
 ApiKeyDep = Depends(require_api_key)
+
+
+JSON_MEDIA_TYPE = "application/json"
+
+
+def require_json_body(request: Request) -> None:
+    """Refuse a body that is not declared as JSON (``application/json`` or ``application/*+json``),
+    the way FastAPI decides whether to parse it, with a message naming the expected type."""
+    declared = request.headers.get("content-type")
+    if not declared:
+        raise UnsupportedMediaTypeError(f"Content-Type header is missing; send the body as {JSON_MEDIA_TYPE}")
+    media_type = declared.split(";", 1)[0].strip().lower()
+    main, _, sub = media_type.partition("/")
+    if main != "application" or not (sub == "json" or sub.endswith("+json")):
+        raise UnsupportedMediaTypeError(f"Content-Type is {media_type[:100]!r}; send the body as {JSON_MEDIA_TYPE}")
+
+
+JsonBodyDep = Depends(require_json_body)

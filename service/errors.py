@@ -71,6 +71,20 @@ class PayloadError(ServiceError):
 class MalformedJSONError(ServiceError):
     status_code = 400
     code = "malformed_json"
+    #: the message of every body that is not JSON (bad syntax or encoding, integers over Python's digit limit)
+    MESSAGE = "body: not valid JSON"
+
+
+class JSONTooDeepError(ServiceError):
+    """A body nesting deeper than ``MAX_JSON_DEPTH``; refused before any parser recurses into it."""
+
+    status_code = 400
+    code = "json_too_deep"
+
+
+class UnsupportedMediaTypeError(ServiceError):
+    status_code = 415
+    code = "unsupported_media_type"
 
 
 class LimitError(ServiceError):
@@ -132,7 +146,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = list(exc.errors())
     if any(e.get("type") == "json_invalid" for e in errors):
-        return error_response(400, MalformedJSONError.code, "request body is not valid JSON")
+        return error_response(400, MalformedJSONError.code, MalformedJSONError.MESSAGE)
     details = _trim(errors)
     first = details[0] if details else {"loc": [], "msg": "invalid request"}
     # drop "body" and the union tags ("single"/"batch") so the message names the field the client sent
@@ -146,20 +160,25 @@ async def _invalid_input(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 413: BodyTooLargeError.code}
+    if exc.status_code == 400:  # FastAPI raises 400 only when the body fails to parse as JSON
+        return error_response(400, MalformedJSONError.code, MalformedJSONError.MESSAGE)
+    codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 413: BodyTooLargeError.code,
+             415: UnsupportedMediaTypeError.code}
     return error_response(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail),
                           headers=dict(exc.headers or {}))
 
 
-async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    # a bug, not bad input: log it with its traceback, tell the client nothing about it
-    logger.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path, exc_info=exc)
+def internal_error_response() -> JSONResponse:
+    """The answer to a bug (never to bad input): nothing about it but the request id to look up in the log.
+
+    ``RequestContextMiddleware`` sends it, inside the request's context, after logging the exception.
+    """
     return error_response(500, "internal_error", "internal error; see the server log for this request id")
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    """Handlers of the errors we raise on purpose; anything else ends in ``RequestContextMiddleware``."""
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(InvalidInputError, _invalid_input)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected)

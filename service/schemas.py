@@ -8,34 +8,34 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, StrictStr, Tag, field_validator
 
 from ticketguard.models.labels import Label
-from ticketguard.models.languages import LANG_TAG, MAX_TAG_CHARS
-from ticketguard.models.text import unclassifiable_reason
+from ticketguard.models.text import unclassifiable_reason, visible_text_pattern
 from ticketguard.service.settings import HARD_MAX_BATCH_ITEMS, HARD_MAX_TEXT_CHARS
+from ticketguard.service.validation import LangTag, Storable, remove_nul
+
+
+def _visible_text_schema(schema: dict[str, Any]) -> None:
+    schema["pattern"] = visible_text_pattern()  # built on first use of the OpenAPI document, not at import
 
 
 class TicketIn(BaseModel):
-    """One message to classify. Text the classifier cannot classify (blank, invisible only) is refused."""
+    """One message to classify. Text the classifier cannot classify (blank, invisible only) is refused;
+    NUL characters are removed from it (they carry nothing and PostgreSQL cannot store them)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    text: StrictStr = Field(min_length=1, max_length=HARD_MAX_TEXT_CHARS, description="the customer's message")
-    id: StrictStr | None = Field(default=None, min_length=1, max_length=255, description="echoed back")
-    lang: StrictStr | None = Field(default=None, max_length=MAX_TAG_CHARS, description="BCP 47 tag, e.g. en, de-AT, zh-Hant")
+    text: StrictStr = Field(min_length=1, max_length=HARD_MAX_TEXT_CHARS, description="the customer's message",
+                            json_schema_extra=_visible_text_schema)
+    id: Storable | None = Field(default=None, min_length=1, max_length=255, description="echoed back")
+    lang: LangTag | None = Field(default=None, description="BCP 47 tag, e.g. en, de-AT, zh-Hant")
 
     @field_validator("text")
     @classmethod
     def _has_content(cls, value: str) -> str:
         # the classifier owns the rule; the schema only applies it at the edge (422 before the model)
+        value = remove_nul(value)
         reason = unclassifiable_reason(value)
         if reason is not None:
             raise ValueError(reason)
-        return value
-
-    @field_validator("lang")
-    @classmethod
-    def _lang_tag(cls, value: str | None) -> str | None:
-        if value is not None and not LANG_TAG.match(value):
-            raise ValueError(f"lang must be a language tag like 'en' or 'zh-Hant', got {value!r}")
         return value
 
 
@@ -92,14 +92,14 @@ class MessageOut(BaseModel):
 
 class MessagePage(BaseModel):
     items: list[MessageOut]
-    next_cursor: str | None = Field(description="pass as ?cursor= for the next page; null on the last one")
+    next_cursor: int | None = Field(description="pass as ?cursor= for the next page; null on the last one")
 
 
 class FeedbackIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     label: Label
-    agent: StrictStr | None = Field(default=None, min_length=1, max_length=128)
+    agent: Storable | None = Field(default=None, min_length=1, max_length=128, description="who corrected it")
 
 
 class FeedbackOut(BaseModel):
@@ -119,6 +119,25 @@ class WebhookOut(BaseModel):
     duplicate: bool = Field(default=False, description="true when this delivery was seen before (a retry)")
     message: MessageOut | None = None
     reason: str | None = None
+
+
+class ErrorDetail(BaseModel):
+    loc: list[str] = Field(description="where: body, query or path, then the field")
+    msg: str
+    type: str
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(description="stable machine-readable code, e.g. validation_error, not_found")
+    message: str = Field(description="the field and what is wrong with it")
+    request_id: str = Field(description="also in the X-Request-ID header; the server log carries it")
+    details: list[ErrorDetail] | None = Field(default=None, description="every validation problem found")
+
+
+class ErrorOut(BaseModel):
+    """The body of every 4xx and 5xx answer."""
+
+    error: ErrorBody
 
 
 class Health(BaseModel):

@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Body
 
 from ticketguard.service.classify import enforce_limits, predict
-from ticketguard.service.deps import ApiKeyDep, BatcherDep, ClassifierDep, MetricsDep, SettingsDep
+from ticketguard.service.deps import ApiKeyDep, BatcherDep, ClassifierDep, JsonBodyDep, MetricsDep, SettingsDep
+from ticketguard.service.openapi import error_responses
 from ticketguard.service.schemas import BatchIn, BatchOut, ClassificationOut, ClassifyRequest
 
 router = APIRouter(prefix="/v1", tags=["classify"], dependencies=[ApiKeyDep])
@@ -19,11 +20,8 @@ _EXAMPLES = {
 }
 
 
-@router.post("/classify", response_model=ClassificationOut | BatchOut,
-             responses={401: {"description": "missing or invalid API key"},
-                        413: {"description": "body too large"},
-                        422: {"description": "invalid message or limits exceeded"},
-                        503: {"description": "queue full; retry after Retry-After seconds"}})
+@router.post("/classify", response_model=ClassificationOut | BatchOut, dependencies=[JsonBodyDep],
+             responses=error_responses(400, 401, 413, 415, 422, 500, 503))
 async def classify(request: Annotated[ClassifyRequest, Body(openapi_examples=_EXAMPLES)], settings: SettingsDep,
                    batcher: BatcherDep, metrics: MetricsDep, classifier: ClassifierDep) -> ClassificationOut | BatchOut:
     """Label, calibrated scores of all five labels, flags and model version of each message."""

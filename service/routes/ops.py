@@ -8,18 +8,20 @@ from starlette.concurrency import run_in_threadpool
 
 from ticketguard.service.db import check_database
 from ticketguard.service.errors import NotReadyError
+from ticketguard.service.openapi import error_responses
 from ticketguard.service.schemas import Health
 
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz", response_model=Health)
+@router.get("/healthz", response_model=Health, responses=error_responses(500))
 def healthz() -> Health:
     """The process is alive (it says nothing about the model or the database)."""
     return Health(status="ok")
 
 
-@router.get("/readyz", response_model=Health, responses={503: {"model": Health}})
+@router.get("/readyz", response_model=Health,
+            responses={**error_responses(500), 503: {"model": Health, "description": "model, batcher or database not ready"}})
 async def readyz(request: Request) -> Health | JSONResponse:
     """Ready when the model is loaded, the micro-batcher runs and the database answers."""
     state = request.app.state
@@ -43,7 +45,8 @@ async def readyz(request: Request) -> Health | JSONResponse:
     return health
 
 
-@router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
+@router.get("/metrics", response_class=Response,
+            responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}, **error_responses(500)})
 def metrics(request: Request) -> Response:
     """Prometheus text exposition of this process's metrics."""
     registry = request.app.state.metrics

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
@@ -12,19 +13,23 @@ from pydantic import ValidationError
 from ticketguard.service.classify import enforce_limits, ingest
 from ticketguard.service.deps import BatcherDep, ClassifierDep, MetricsDep, SessionFactoryDep, SettingsDep
 from ticketguard.service.errors import ProviderDisabledError
+from ticketguard.service.openapi import error_responses
 from ticketguard.service.routes.messages import to_out
 from ticketguard.service.schemas import TicketIn, WebhookOut
-from ticketguard.service.webhooks import Challenge, Ignored, get_provider
+from ticketguard.service.webhooks import PROVIDERS, Challenge, Ignored, get_provider
 from ticketguard.service.webhooks.base import load_json
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 
 
+# the enum documents the providers; an unknown one is answered by get_provider (404, naming the known ones)
+ProviderPath = Annotated[str, Path(description="the helpdesk", json_schema_extra={"enum": list(PROVIDERS)})]
+
+
 @router.post("/{provider}", response_model=WebhookOut,
-             responses={401: {"description": "bad, missing or stale signature"},
-                        404: {"description": "unknown or unconfigured provider"},
-                        422: {"description": "not the provider's payload, or an empty/too long message"}})
-async def receive_webhook(provider: str, request: Request, settings: SettingsDep, batcher: BatcherDep,
+             responses=error_responses(400, 401, 404, 413, 422, 500, 503,
+                                       not_found="unknown provider, or one not configured on this server"))
+async def receive_webhook(provider: ProviderPath, request: Request, settings: SettingsDep, batcher: BatcherDep,
                           metrics: MetricsDep, classifier: ClassifierDep,
                           session_factory: SessionFactoryDep) -> WebhookOut | JSONResponse:
     """Accept a delivery from zendesk, intercom, freshdesk, front or generic; a retry gets the stored result."""

@@ -84,11 +84,21 @@ def check_fresh(timestamp: float, *, now: float, tolerance: int, header: str) ->
         raise SignatureError(f"{header} is more than {tolerance}s away from the server clock (stale or replayed)")
 
 
+#: a unix timestamp as helpdesks send it: digits, maybe a fraction (no sign, exponent, ``nan`` or ``inf``,
+#: which ``float`` would take and which would defeat the replay window)
+_UNIX_TIMESTAMP = re.compile(r"[0-9]{1,20}(?:\.[0-9]{1,9})?")
+
+
 def unix_seconds(value: str, *, header: str, millis: bool = False) -> float:
-    try:
-        number = float(value)
-    except ValueError as err:
-        raise SignatureError(f"{header} is not a unix timestamp") from err
+    """Seconds since the epoch from a header of digits (``millis``: the header counts milliseconds).
+
+    Raises:
+        SignatureError: anything but digits with an optional fraction.
+    """
+    if not _UNIX_TIMESTAMP.fullmatch(value.strip()):
+        unit = "milliseconds" if millis else "seconds"
+        raise SignatureError(f"{header} is not a unix timestamp in {unit} (digits only)")
+    number = float(value)
     return number / 1000 if millis else number
 
 
@@ -99,14 +109,15 @@ def iso_seconds(value: str, *, header: str) -> float:
         raise SignatureError(f"{header} is not an ISO 8601 timestamp") from err
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.timestamp()
+    return parsed.timestamp()  # always finite: datetimes have no NaN or infinity
 
 
 def load_json(body: bytes) -> Any:
+    """The parsed body (its size and nesting were bounded by ``BodyGuardMiddleware`` before the route ran)."""
     try:
         return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise MalformedJSONError("webhook body is not valid JSON") from err
+    except ValueError as err:  # JSONDecodeError, UnicodeDecodeError, and integers over Python's digit limit
+        raise MalformedJSONError(f"{MalformedJSONError.MESSAGE}; webhooks must send application/json") from err
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import uvicorn
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from ticketguard.models.classifier import Classifier
@@ -95,3 +100,32 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'repo.db'}"
     return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def serve(make_settings: Callable[..., Settings], classifier: Classifier) -> Iterator[Callable[..., str]]:
+    """Serve an app over real HTTP (uvicorn on a free local port, in a thread); returns its base URL.
+
+    Pass ``app=`` to serve an app built by the test, or settings overrides to build one.
+    """
+    servers: list[tuple[uvicorn.Server, threading.Thread]] = []
+
+    def start(app: FastAPI | None = None, **overrides: Any) -> str:
+        app = app or create_app(make_settings(**overrides), classifier=classifier)
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="on", timeout_keep_alive=30))
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+        thread.start()
+        servers.append((server, thread))
+        deadline = time.monotonic() + 60
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.05)
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+    yield start
+    for server, thread in reversed(servers):
+        server.should_exit = True
+        thread.join(timeout=30)
