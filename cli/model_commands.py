@@ -127,6 +127,28 @@ def train_command(
                           f"ECE {metrics.ece:.3f}")
 
 
+def calibrate_command(
+    model: Annotated[Path, typer.Option(help="artifact to recalibrate in place")],
+    data: Annotated[Path | None, typer.Option(help="the corpus it was trained on (default: the shipped corpus)")] = None,
+    noise: Annotated[bool | None, typer.Option("--noise/--no-noise", help="also calibrate on register-perturbed "
+                                                "copies (default: as the artifact was trained)")] = None,
+    threads: int | None = None,
+) -> None:
+    """Fit an artifact's temperature, flag and review thresholds again; weights are kept."""
+    from ticketguard.training.pipeline import recalibrate
+
+    settings = get_settings()
+    try:
+        challenge = settings.challenge_dir if settings.challenge_dir.is_dir() else None
+        report = recalibrate(model, data or settings.corpus_dir, challenge=challenge, calibrate_on_noise=noise,
+                             threads=threads or settings.threads)
+    except TicketGuardError as err:
+        raise fail(str(err)) from err
+    calibration = report.calibration
+    console.print(f"[green]recalibrated[/] {model}: temperature {calibration.temperature}, review under "
+                  f"{calibration.review_threshold:.2f}, thresholds {calibration.thresholds}")
+
+
 def _data_sets(data: list[str]) -> dict[str, list[LabelledText]]:
     """``PATH`` or ``PATH:SPLIT`` arguments -> named sets of labelled rows."""
     from ticketguard.training.evaluate import read_labelled
@@ -222,4 +244,5 @@ def register(app: typer.Typer) -> None:
     app.command("build")(build)
     app.command("train")(train_command)
     app.command("evaluate")(evaluate_command)
+    app.command("calibrate")(calibrate_command)
     app.command("predict")(predict)

@@ -10,6 +10,7 @@ never removes the previous one.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import platform
@@ -17,7 +18,7 @@ import random
 import shutil
 import subprocess
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ import numpy as np
 from ticketguard.models.artifact import METRICS_FILE, Calibration, Manifest, write_artifact_metadata, write_json
 from ticketguard.models.calibration import FlagThresholds, ReviewThreshold, TemperatureScaler, apply_temperature
 from ticketguard.models.classifier import Classifier
-from ticketguard.models.errors import DataError
+from ticketguard.models.errors import ArtifactError, DataError
 from ticketguard.models.labels import LABEL2ID, LABELS
 from ticketguard.training.augment import augment_texts
 from ticketguard.training.config import TrainConfig
@@ -141,6 +142,78 @@ def _install(staging: Path, out_dir: Path) -> None:
     shutil.rmtree(previous, ignore_errors=True)
 
 
+@dataclass(frozen=True)
+class _Splits:
+    """The corpus cut for one run: training rows, the two halves of dev, and the report-only rows."""
+
+    train: list[CorpusRow]
+    selection: list[CorpusRow]
+    calibration: list[CorpusRow]
+    test: list[CorpusRow]
+    challenge: list[CorpusRow]
+    corpus: Path
+    data_hash: str
+
+    def counts(self) -> dict[str, int]:
+        return {"train": len(self.train), "selection": len(self.selection), "calibration": len(self.calibration),
+                "test": len(self.test), "challenge": len(self.challenge)}
+
+
+def _load_splits(config: TrainConfig, corpus: Path, challenge: Path | None) -> _Splits:
+    rows = load_corpus(corpus)
+    by_split = {name: [r for r in rows if r.split == name] for name in ("train", "dev", "test")}
+    for name in ("train", "dev"):
+        if not by_split[name]:
+            raise DataError(f"{corpus}: the {name} split is empty")
+    missing = set(LABELS) - {r.label for r in by_split["train"]}
+    if missing:
+        raise DataError(f"{corpus}: the train split has no rows for {sorted(missing)}")
+    selection_rows, calibration_rows = split_dev(by_split["dev"], config.calibration_share)
+    if not selection_rows or not calibration_rows:
+        raise DataError(f"{corpus}: the dev split ({len(by_split['dev'])} rows) is too small to cut into "
+                        "selection and calibration parts")
+    return _Splits(by_split["train"], selection_rows, calibration_rows, by_split["test"],
+                   load_corpus(challenge) if challenge is not None else [], corpus, corpus_hash(rows))
+
+
+def _calibrate_evaluate_write(classifier: Classifier, config: TrainConfig, splits: _Splits, *, created: str,
+                              fit_info: FitInfo | None, started: float, out_dir: Path) -> TrainReport:
+    """Calibrate the fitted classifier, evaluate it on every split and write the artifact once."""
+    classifier.calibration = calibrate(classifier, splits.calibration, config)
+    train_seconds = time.monotonic() - started
+    report = TrainReport(
+        model_version=classifier.model_version,
+        arch=config.arch,
+        created=created,
+        data=DataInfo(str(splits.corpus), splits.data_hash, splits.counts()),
+        config=config.to_dict(),
+        seed=config.seed,
+        git_commit=git_commit(),
+        environment={"python": platform.python_version(), "machine": platform.machine()},
+        training_seconds=round(train_seconds, 1),
+        fit=fit_info,
+        calibration=classifier.calibration,
+        selection=evaluate_rows(classifier, splits.selection),
+        calibration_split=evaluate_rows(classifier, splits.calibration),
+        test=evaluate_rows(classifier, splits.test) if splits.test else None,
+        challenge=evaluate_rows(classifier, splits.challenge) if splits.challenge else None,
+    )
+    staging = out_dir.with_name(f".{out_dir.name}.staging-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        classifier.backend.save(staging)
+        write_artifact_metadata(staging, classifier.manifest, list(LABELS), classifier.calibration)
+        write_json(staging / METRICS_FILE, report.to_dict())
+        (staging / "MODEL_CARD.md").write_text(render_model_card(report), encoding="utf-8")
+        _install(staging, out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    logger.info("wrote %s (%s) in %.0fs", out_dir, classifier.model_version, train_seconds)
+    return report
+
+
 def train(config: TrainConfig, corpus: Path, out_dir: Path, *, cache_dir: Path, overwrite: bool = False,
           challenge: Path | None = None) -> TrainReport:
     """Train, calibrate and evaluate one model; write its artifact to ``out_dir`` once.
@@ -159,62 +232,47 @@ def train(config: TrainConfig, corpus: Path, out_dir: Path, *, cache_dir: Path, 
     """
     if out_dir.exists() and not overwrite:
         raise FileExistsError(f"{out_dir} exists; pass --overwrite to replace it")
-    rows = load_corpus(corpus)
-    by_split = {name: [r for r in rows if r.split == name] for name in ("train", "dev", "test")}
-    for name in ("train", "dev"):
-        if not by_split[name]:
-            raise DataError(f"{corpus}: the {name} split is empty")
-    missing = set(LABELS) - {r.label for r in by_split["train"]}
-    if missing:
-        raise DataError(f"{corpus}: the train split has no rows for {sorted(missing)}")
-    selection_rows, calibration_rows = split_dev(by_split["dev"], config.calibration_share)
-    if not selection_rows or not calibration_rows:
-        raise DataError(f"{corpus}: the dev split ({len(by_split['dev'])} rows) is too small to cut into "
-                        "selection and calibration parts")
-    challenge_rows = load_corpus(challenge) if challenge is not None else []
-    data_hash = corpus_hash(rows)
+    splits = _load_splits(config, corpus, challenge)
     stamp = datetime.now(UTC)
     manifest = Manifest(
         arch=config.arch,
-        model_version=f"{config.arch}-{stamp:%Y%m%d%H%M}-{data_hash[:8]}",
+        model_version=f"{config.arch}-{stamp:%Y%m%d%H%M}-{splits.data_hash[:8]}",
         text_prefix=config.text_prefix if config.arch == "transformer" else "",
         max_length=config.max_length,
         pooling=config.pooling,
     )
     started = time.monotonic()
-    classifier, fit_info = _fit(config, by_split["train"], selection_rows, manifest, cache_dir)
-    classifier.calibration = calibrate(classifier, calibration_rows, config)
-    train_seconds = time.monotonic() - started
-    report = TrainReport(
-        model_version=manifest.model_version,
-        arch=config.arch,
-        created=stamp.isoformat(),
-        data=DataInfo(str(corpus), data_hash, {"train": len(by_split["train"]), "selection": len(selection_rows),
-                                               "calibration": len(calibration_rows), "test": len(by_split["test"]),
-                                               "challenge": len(challenge_rows)}),
-        config=config.to_dict(),
-        seed=config.seed,
-        git_commit=git_commit(),
-        environment={"python": platform.python_version(), "machine": platform.machine()},
-        training_seconds=round(train_seconds, 1),
-        fit=fit_info,
-        calibration=classifier.calibration,
-        selection=evaluate_rows(classifier, selection_rows),
-        calibration_split=evaluate_rows(classifier, calibration_rows),
-        test=evaluate_rows(classifier, by_split["test"]) if by_split["test"] else None,
-        challenge=evaluate_rows(classifier, challenge_rows) if challenge_rows else None,
-    )
-    staging = out_dir.with_name(f".{out_dir.name}.staging-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
+    classifier, fit_info = _fit(config, splits.train, splits.selection, manifest, cache_dir)
+    return _calibrate_evaluate_write(classifier, config, splits, created=stamp.isoformat(), fit_info=fit_info,
+                                     started=started, out_dir=out_dir)
+
+
+def recalibrate(model_dir: Path, corpus: Path, *, challenge: Path | None = None,
+                calibrate_on_noise: bool | None = None, threads: int | None = None) -> TrainReport:
+    """Fit an artifact's calibration again, on the calibration half of the corpus it was trained on.
+
+    The weights are kept; the calibration, the evaluations and the model card are rewritten (atomically,
+    like a training run). Use it after changing how calibration is fitted, e.g. ``calibrate_on_noise``.
+
+    Raises:
+        ArtifactError: the artifact has no readable ``metrics.json`` with its training config.
+        DataError: ``corpus`` is not the corpus the model was trained on.
+    """
     try:
-        classifier.backend.save(staging)
-        write_artifact_metadata(staging, manifest, list(LABELS), classifier.calibration)
-        write_json(staging / METRICS_FILE, report.to_dict())
-        (staging / "MODEL_CARD.md").write_text(render_model_card(report), encoding="utf-8")
-        _install(staging, out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    logger.info("wrote %s (%s) in %.0fs", out_dir, manifest.model_version, train_seconds)
-    return report
+        previous = json.loads((model_dir / METRICS_FILE).read_text(encoding="utf-8"))
+        known = {f.name for f in fields(TrainConfig)}
+        config = TrainConfig(**{k: v for k, v in previous["config"].items() if k in known})
+        fit_info = FitInfo(**previous["fit"]) if previous.get("fit") else None
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise ArtifactError(f"{model_dir}: cannot read its training report ({err})") from err
+    if calibrate_on_noise is not None:
+        config = replace(config, calibrate_on_noise=calibrate_on_noise)
+    if threads is not None:
+        config = replace(config, threads=threads)
+    splits = _load_splits(config, corpus, challenge)
+    if splits.data_hash != previous["data"]["sha256"]:
+        raise DataError(f"{corpus} is not the corpus {model_dir} was trained on (its hash differs)")
+    classifier = Classifier.load(model_dir, threads=config.threads)
+    started = time.monotonic() - float(previous.get("training_seconds", 0.0))
+    return _calibrate_evaluate_write(classifier, config, splits, created=previous["created"], fit_info=fit_info,
+                                     started=started, out_dir=model_dir)

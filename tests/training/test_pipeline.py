@@ -3,6 +3,7 @@
 import json
 import shutil
 
+import numpy as np
 import pytest
 
 from tests.conftest import seed_rows, write_jsonl
@@ -13,7 +14,7 @@ from ticketguard.models.labels import LABELS
 from ticketguard.models.prediction import Prediction
 from ticketguard.training.config import TrainConfig
 from ticketguard.training.evaluate import evaluate, read_labelled
-from ticketguard.training.pipeline import train
+from ticketguard.training.pipeline import recalibrate, train
 
 
 @pytest.fixture(scope="module")
@@ -129,3 +130,19 @@ def test_an_interrupted_overwrite_keeps_the_previous_model(tfidf_artifact, tmp_p
         train(TrainConfig(arch="tfidf"), corpus, target, cache_dir=tmp_path / "cache", overwrite=True)
     assert (target / "ticketguard.json").read_text() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]  # no staging directory left behind
+
+
+def test_recalibration_keeps_the_weights_and_records_the_new_rule(tfidf_artifact, tmp_path):
+    out, corpus, report = tfidf_artifact
+    target = tmp_path / "model"
+    shutil.copytree(out, target)
+    flipped = not report.config["calibrate_on_noise"]
+    again = recalibrate(target, corpus, calibrate_on_noise=flipped)
+    assert again.model_version == report.model_version and again.config["calibrate_on_noise"] is flipped
+    texts = [r["text"] for r in seed_rows()]
+    np.testing.assert_array_equal(Classifier.load(target).predict_logits(texts), Classifier.load(out).predict_logits(texts))
+    assert read_calibration(target, list(LABELS)) == again.calibration
+    assert json.loads((target / "metrics.json").read_text())["config"]["calibrate_on_noise"] is flipped
+    other = write_jsonl(tmp_path / "other.jsonl", seed_rows()[:-1])
+    with pytest.raises(DataError, match="is not the corpus"):
+        recalibrate(target, other)
