@@ -26,7 +26,7 @@ class TrainConfig:
     max_length: int = 256
     #: "mean" averages token states (as e5 was trained); "cls" uses BERT's randomly initialised pooler
     pooling: str = "mean"
-    epochs: int = 3
+    epochs: int = 2
     batch_size: int = 32
     learning_rate: float = 8e-5
     weight_decay: float = 0.01
