@@ -69,8 +69,12 @@ def test_parts_writer_drops_parts_past_the_checkpoint(tmp_path: Path) -> None:
     assert pq.read_table(out).column("id").to_pylist() == [1, 2]
 
 
+#: a bound on waiting, not a speed check: a loaded 2-core machine needs minutes to start two workers
+PROGRESS_TIMEOUT_S = 300
+
+
 def _wait_for_progress(checkpoint: Path, process: subprocess.Popen[bytes], min_row: int) -> int:
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + PROGRESS_TIMEOUT_S
     while time.monotonic() < deadline:
         assert process.poll() is None, "the run finished before it could be killed; use more rows"
         try:
@@ -80,7 +84,7 @@ def _wait_for_progress(checkpoint: Path, process: subprocess.Popen[bytes], min_r
         if row >= min_row:
             return int(row)
         time.sleep(0.02)
-    raise AssertionError("no progress within 60 s")
+    raise AssertionError(f"no progress within {PROGRESS_TIMEOUT_S} s")
 
 
 def test_kill_9_then_resume_writes_every_row_exactly_once(tmp_path: Path, tiny_artifact: Path,
@@ -99,7 +103,7 @@ def test_kill_9_then_resume_writes_every_row_exactly_once(tmp_path: Path, tiny_a
     assert killed_after < 1000
     assert json.loads(RunPaths.for_output(out).checkpoint.read_text())["done"] is False
 
-    resumed = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, timeout=120)
+    resumed = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr.decode()[-2000:]
 
     written = read_jsonl(out)

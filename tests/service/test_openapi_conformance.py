@@ -55,7 +55,7 @@ def assert_clean(result: subprocess.CompletedProcess, *, at_least: int) -> None:
 
 def test_schemathesis_finds_no_server_error_and_no_spec_mismatch(serve: Callable[..., str], database_url: str,
                                                                  tmp_path: Path) -> None:
-    result = run_schemathesis(seeded_server(serve, database_url), max_examples=8, seed=9, timeout=240, workdir=tmp_path)
+    result = run_schemathesis(seeded_server(serve, database_url), max_examples=8, seed=9, timeout=900, workdir=tmp_path)
     assert_clean(result, at_least=200)
 
 
