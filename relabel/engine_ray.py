@@ -109,7 +109,8 @@ class RayEngine:
         model_path: artifact directory (same path on every node).
         workers: actors (``None``: one per core of this machine, as the local engine).
         batch_size: messages per forward pass.
-        address: Ray cluster address; ``None`` starts (or joins) a local Ray.
+        address: Ray cluster address; ``None`` starts a private local Ray (never joins another
+            process's local cluster, which may run other code).
         cores: CPUs of a local Ray (``None``: all available).
     """
 
@@ -125,7 +126,7 @@ class RayEngine:
         self.model_version = read_manifest(Path(model_path)).model_version
         self._started = False
         if not ray.is_initialized():
-            kwargs: dict[str, Any] = {"address": address, "include_dashboard": False, "log_to_driver": False}
+            kwargs: dict[str, Any] = {"address": address or "local", "include_dashboard": False, "log_to_driver": False}
             if address is None:
                 # one logical CPU more than the actors reserve, for the light read and re-blocking
                 # tasks: with every CPU held by an actor they would never be scheduled
