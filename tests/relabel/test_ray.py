@@ -26,13 +26,16 @@ def test_ray_output_equals_local_output(tmp_path: Path, tiny_artifact: Path, eng
     relabel_file(Source(jsonl, "jsonl", chunk_rows=32), local_jsonl, engine)
     relabel_file(Source(parquet, "parquet", chunk_rows=32), local_parquet, engine)
 
-    ray_engine = RayEngine(tiny_artifact, workers=2, cores=2)
-    try:
-        ray_jsonl, ray_parquet = tmp_path / "ray.jsonl", tmp_path / "ray.parquet"
-        relabel_file(Source(jsonl, "jsonl", chunk_rows=32), ray_jsonl, ray_engine)
-        relabel_file(Source(parquet, "parquet", chunk_rows=32), ray_parquet, ray_engine)
-    finally:
-        ray_engine.close()
+    # one engine (one Ray instance) per file, as the CLI runs it: a second dataset on the same
+    # instance can wait for the first actor pool's CPUs on a loaded machine
+    ray_jsonl, ray_parquet = tmp_path / "ray.jsonl", tmp_path / "ray.parquet"
+    for source, output in ((Source(jsonl, "jsonl", chunk_rows=32), ray_jsonl),
+                           (Source(parquet, "parquet", chunk_rows=32), ray_parquet)):
+        ray_engine = RayEngine(tiny_artifact, workers=2, cores=2)
+        try:
+            relabel_file(source, output, ray_engine)
+        finally:
+            ray_engine.close()
 
     # same rows, labels and flags; scores may differ in the last digit because the engines run
     # torch with different thread counts (1 per actor vs 2 in-process)
