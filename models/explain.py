@@ -213,6 +213,16 @@ class Explainer:
         """How many candidates a rationale holds: :attr:`span_share` of the units, 1 to ``max_spans``."""
         return max(1, min(self.max_spans, round(self.span_share * len(units.ranges))))
 
+    def _phrase_width(self, n: int) -> int:
+        """Units per phrase for ``n > max_variants`` units: the width that lets the second pass refine
+        the most units (ties: narrower phrases); when none can be refined, ``max_variants`` phrases."""
+        best = (0, 0, math.ceil(n / self.max_variants))
+        for phrases in range(1, self.max_variants):
+            width = math.ceil(n / phrases)
+            refined = (self.max_variants - phrases) // width * width
+            best = max(best, (refined, -width, width))
+        return best[2]
+
     def without(self, units: Units, drop: Sequence[int]) -> str:
         """The normalised message with units ``drop`` removed (comprehensiveness, occlusion)."""
         body = units.normalized.text
@@ -226,9 +236,9 @@ class Explainer:
         """Per label, the chosen runs of units (neighbours merged) with their occlusion scores.
 
         A message with at most ``max_variants`` units is occluded unit by unit in one batch. A longer
-        one is occluded in two: first ``max_variants // 2`` phrases of neighbouring units, then the
-        single units of the phrases whose removal moved the labels most, as far as the rest of the
-        budget goes; so one explanation costs at most ``1 + max_variants`` rows.
+        one is occluded in two: first phrases of neighbouring units, then the single units of the
+        phrases whose removal moved the labels most, as far as the rest of the budget goes (a very
+        long message keeps phrases); so one explanation costs at most ``1 + max_variants`` rows.
 
         Raises:
             ValueError: a label is not in the schema.
@@ -246,7 +256,7 @@ class Explainer:
             probs = self.probabilities([units.normalized.text, *(self.without(units, c) for c in candidates)])
             drops = probs[0] - probs[1:]
         else:
-            width = math.ceil(n / max(1, self.max_variants // 2))
+            width = self._phrase_width(n)
             phrases = [list(range(i, min(i + width, n))) for i in range(0, n, width)]
             probs = self.probabilities([units.normalized.text, *(self.without(units, p) for p in phrases)])
             phrase_drops = probs[0] - probs[1:]
