@@ -14,6 +14,7 @@ import statistics
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -63,8 +64,7 @@ def main(model: Annotated[Path, typer.Option(help="artifact to time")],
             labels = [prediction.label, *prediction.flags]
             explainer.explain(text, labels)  # warm up this shape
             # interleaved, so a change in machine load hits both alike
-            pairs = [(_timed(lambda t=text: classifier.predict([t])),
-                      _timed(lambda t=text, ls=labels: explainer.explain(t, ls)))
+            pairs = [(_timed(partial(classifier.predict, [text])), _timed(partial(explainer.explain, text, labels)))
                      for _ in range(repeats)]
             classify.append(statistics.median(c for c, _ in pairs))
             explain.append(statistics.median(e for _, e in pairs))
