@@ -14,12 +14,12 @@ method is faithful when it beats chance on both (higher comprehensiveness, lower
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from ticketguard.models.explain import Explainer
+from ticketguard.models.explain import Explainer, Units
 from ticketguard.models.labels import LABEL2ID
 
 #: random rationales drawn per message for the baseline
@@ -48,12 +48,25 @@ class _Probe:
     scores: np.ndarray  # comprehensiveness, sufficiency, random comprehensiveness, random sufficiency
 
 
-def _probe(explainer: Explainer, text: str, label: str, lang: str, rng: np.random.Generator) -> _Probe | None:
-    units, chosen = explainer.rationales(text, [label])
+#: a method under test: (text, label) -> the message's units and the indices of those it chose
+Rationale = Callable[[str, str], tuple[Units, list[int]]]
+
+
+def occlusion_rationale(explainer: Explainer) -> Rationale:
+    """The units under the spans :meth:`Explainer.explain` returns."""
+    def choose(text: str, label: str) -> tuple[Units, list[int]]:
+        units, chosen = explainer.rationales(text, [label])
+        return units, sorted({i for run, _ in chosen[label] for i in run})
+
+    return choose
+
+
+def _probe(explainer: Explainer, choose: Rationale, text: str, label: str, lang: str,
+           rng: np.random.Generator) -> _Probe | None:
+    units, rationale = choose(text, label)
     if not units.ranges:
         return None
     body = units.normalized.text
-    rationale = sorted({i for run, _ in chosen[label] for i in run})
     n = len(units.ranges)
     draws = [sorted(rng.choice(n, size=len(rationale), replace=False).tolist()) for _ in range(RANDOM_DRAWS)]
     texts = [body, explainer.without(units, rationale), explainer.only(units, rationale)]
@@ -66,17 +79,22 @@ def _probe(explainer: Explainer, text: str, label: str, lang: str, rng: np.rando
 
 
 def measure_faithfulness(explainer: Explainer, texts: Sequence[str], predicted: Sequence[str],
-                         langs: Sequence[str], *, seed: int = 0) -> dict[str, Faithfulness]:
+                         langs: Sequence[str], *, seed: int = 0,
+                         rationale: Rationale | None = None) -> dict[str, Faithfulness]:
     """ERASER comprehensiveness and sufficiency of the explanations of ``texts`` for their
     ``predicted`` labels, against random rationales of the same length, per language and over all
     (key ``"all"``).
 
+    Args:
+        rationale: the method under test; default: the explainer's own occlusion spans.
+
     Messages without any explainable unit (symbols only) are skipped.
     """
+    choose = rationale or occlusion_rationale(explainer)
     rng = np.random.default_rng(seed)
     by_lang: dict[str, list[_Probe]] = defaultdict(list)
     for text, label, lang in zip(texts, predicted, langs, strict=True):
-        probe = _probe(explainer, text, label, lang, rng)
+        probe = _probe(explainer, choose, text, label, lang, rng)
         if probe is not None:
             by_lang[lang].append(probe)
             by_lang[ALL_LANGUAGES].append(probe)
