@@ -78,7 +78,7 @@ def integrated_gradients(explainer: Explainer, steps: int) -> Rationale:
             for i, (start, end) in enumerate(units.ranges):
                 if a < end and start < b:
                     scores[i] += score
-        keep = explainer.spans_per_unit(units)
+        keep = explainer.rationale_size(units)
         return units, sorted(int(i) for i in np.argsort(-scores, kind="stable")[:keep] if scores[i] > 0)
 
     return choose

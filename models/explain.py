@@ -209,8 +209,9 @@ class Explainer:
                 for i in range(0, len(encoded), clf.batch_size)]
         return apply_temperature(np.concatenate(rows), clf.calibration.temperature)
 
-    def spans_per_unit(self, units: Units) -> int:
-        """How many candidates a rationale holds: :attr:`span_share` of the units, 1 to ``max_spans``."""
+    def rationale_size(self, units: Units) -> int:
+        """How many candidates (units or phrases) a rationale holds: :attr:`span_share` of the units, 1 to
+        ``max_spans``."""
         return max(1, min(self.max_spans, round(self.span_share * len(units.ranges))))
 
     def _phrase_width(self, n: int) -> int:
@@ -275,7 +276,7 @@ class Explainer:
             drops = np.concatenate([single_drops, phrase_drops[rest]])
             order = sorted(range(len(candidates)), key=lambda c: candidates[c][0])
             candidates, drops = [candidates[c] for c in order], drops[order]
-        keep = self.spans_per_unit(units)
+        keep = self.rationale_size(units)
         out: dict[str, list[tuple[list[int], float]]] = {}
         for label, column in zip(dict.fromkeys(labels), columns, strict=True):
             scores = drops[:, column]
