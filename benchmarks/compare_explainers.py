@@ -1,6 +1,7 @@
 """Occlusion against integrated gradients: ERASER faithfulness and cost on the same units (issue 12).
 
-    python benchmarks/compare_explainers.py --model M --data data/corpus --split test --limit 300
+    python benchmarks/compare_explainers.py --model M --data data/corpus --split test --limit 12
+    python benchmarks/compare_explainers.py --model M --data labelled.jsonl --split "" --limit 40
 
 Both methods choose the same number of units per message (the explainer's rationale length) from
 the same units, and are scored by :mod:`ticketguard.training.faithfulness`; integrated gradients
@@ -86,7 +87,7 @@ def integrated_gradients(explainer: Explainer, steps: int) -> Rationale:
 
 def main(model: Annotated[Path, typer.Option(help="transformer artifact")],
          data: Annotated[Path, typer.Option(help="labelled JSONL file or directory")] = Path("data/corpus"),
-         split: Annotated[str | None, typer.Option(help="keep this split")] = "test",
+         split: Annotated[str, typer.Option(help="keep this split (\"\": every row)")] = "test",
          limit: Annotated[int, typer.Option(help="first N rows per language")] = 40,
          steps: int = 16, threads: int = 2) -> None:
     """Faithfulness (overall) and median seconds per explanation of both methods."""
@@ -94,7 +95,7 @@ def main(model: Annotated[Path, typer.Option(help="transformer artifact")],
     classifier = Classifier.load(model)
     explainer = Explainer(classifier)
     rows, seen = [], {}
-    for row in read_labelled(data, split=split):
+    for row in read_labelled(data, split=split or None):
         seen[row.lang] = seen.get(row.lang, 0) + 1
         if seen[row.lang] <= limit:
             rows.append(row)
