@@ -9,8 +9,10 @@ label's calibrated probability drops without it, which is what the label rested 
 model looked (attention). Spans are the best units, neighbours merged, as offsets into the text
 as sent (see :func:`~ticketguard.models.text.normalize_with_offsets`).
 
-Occlusion was chosen over integrated gradients by measurement (``ticketguard evaluate --explain``
-and ``benchmarks/bench_explain.py``): see the README's explanation section.
+Occlusion rather than integrated gradients: it needs forward passes only (so it also works for
+int8 and TF-IDF artifacts), 13 rows fit the 10x cost budget where 16 gradient steps cost about 48
+forward rows, and what it scores is what ERASER's comprehensiveness measures. Both are compared by
+``benchmarks/compare_explainers.py``; faithfulness is reported by ``ticketguard evaluate --explain``.
 """
 
 from __future__ import annotations
