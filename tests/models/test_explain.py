@@ -134,7 +134,7 @@ def test_the_trigger_word_of_an_obvious_message_is_in_its_spans(real_classifier)
     explainer = Explainer(real_classifier)
     cases = [
         ("Thanks for nothing, you useless idiot.", "abuse", "idiot"),
-        ("Fix my account by Friday or my lawyer files a lawsuit against you.", "threat", "lawsuit"),
+        ("Fix this today or my lawyer will contact you.", "threat", "lawyer"),
         ("你們客服都是白痴嗎？", "abuse", "白痴"),
     ]
     for text, label, trigger in cases:
