@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, StrictStr, Tag, field_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, StrictBool, StrictStr, Tag, field_validator
 
 from ticketguard.models.labels import Label
 from ticketguard.models.text import unclassifiable_reason, visible_text_pattern
@@ -42,14 +42,14 @@ class TicketIn(BaseModel):
 class ClassifyIn(TicketIn):
     """One message to classify, optionally explained."""
 
-    explain: bool = Field(default=False, description="also return the spans that raised the label and each flag")
+    explain: StrictBool = Field(default=False, description="also return the spans that raised the label and each flag")
 
 
 class BatchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     items: list[TicketIn] = Field(min_length=1, max_length=HARD_MAX_BATCH_ITEMS)
-    explain: bool = Field(default=False, description="also return the spans that raised each label and flag")
+    explain: StrictBool = Field(default=False, description="also return the spans that raised each label and flag")
 
 
 def _request_kind(value: Any) -> str:
