@@ -31,6 +31,10 @@ class Backend(Protocol):
     def forward(self, encoded: Sequence[Sequence[Any]]) -> np.ndarray:
         """Logits of shape (len(encoded), n_labels), in ``labels.json`` order."""
 
+    def offsets(self, text: str) -> list[tuple[int, int]]:
+        """Character ranges of the pieces of a prepared text that the model reads (explanations cut
+        unsegmented scripts at them, and leave out what is past the model's length limit)."""
+
     def save(self, directory: Path) -> None:
         """Write the weights (and tokenizer) into an artifact directory."""
 
@@ -91,6 +95,12 @@ class TransformerBackend:
     def encode(self, texts: list[str]) -> list[list[int]]:
         return self.tokenizer(texts, add_special_tokens=True, truncation=True, max_length=self.max_length)["input_ids"]
 
+    def offsets(self, text: str) -> list[tuple[int, int]]:
+        encoding = self.tokenizer(text, add_special_tokens=True, truncation=True, max_length=self.max_length,
+                                  return_offsets_mapping=True, return_special_tokens_mask=True)
+        return [(a, b) for (a, b), special in zip(encoding["offset_mapping"], encoding["special_tokens_mask"],
+                                                  strict=True) if not special and b > a]
+
     def forward(self, encoded: Sequence[Sequence[Any]]) -> np.ndarray:
         ids = cast(list[list[int]], list(encoded))
         batch = self.tokenizer.pad({"input_ids": ids}, return_tensors="pt").to(self.device)
@@ -117,6 +127,10 @@ class TfidfBackend:
 
     def encode(self, texts: list[str]) -> list[str]:
         return texts
+
+    def offsets(self, text: str) -> list[tuple[int, int]]:
+        # character n-grams see every character
+        return [(i, i + 1) for i in range(len(text))]
 
     def forward(self, encoded: Sequence[Sequence[Any]]) -> np.ndarray:
         # log-probabilities act as logits: softmax(log p / T) with T=1 gives p back

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 from ticketguard.models.prediction import Result
 from ticketguard.service.errors import NotReadyError, OverloadedError
@@ -28,6 +29,7 @@ from ticketguard.service.metrics import Metrics
 logger = logging.getLogger(__name__)
 
 PredictFn = Callable[[Sequence[str]], list[Result]]
+T = TypeVar("T")
 
 
 @dataclass
@@ -125,6 +127,19 @@ class MicroBatcher:
         self._set_depth(self._depth + len(job.texts))
         self._queue.put_nowait(job)
         return await job.future
+
+    async def run_exclusive(self, fn: Callable[[], T]) -> T:
+        """Run other model work (explanations) on the inference thread, between batches.
+
+        The model's tokenizer must not be used by two threads at once, and on CPU a second thread
+        would only compete with the batches for the same cores.
+
+        Raises:
+            NotReadyError: the batcher is not running.
+        """
+        if not self.running or self._executor is None:
+            raise NotReadyError("the classifier is not running")
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
 
     def _set_depth(self, value: int) -> None:
         self._depth = value

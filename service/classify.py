@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from ticketguard.models.errors import InvalidInputError
+from ticketguard.models.explain import Explainer, Explanation
 from ticketguard.models.languages import UNKNOWN_LANG, normalize_lang
 from ticketguard.models.prediction import Prediction, Unclassifiable
 from ticketguard.service import repository
@@ -53,6 +54,15 @@ async def predict(tickets: Sequence[TicketIn], *, batcher: MicroBatcher, metrics
     return predictions
 
 
+async def explain(texts: Sequence[str], predictions: Sequence[Prediction], *, explainer: Explainer,
+                  batcher: MicroBatcher) -> list[Explanation]:
+    """The spans that raised each prediction's label and flags, computed on the inference thread."""
+    def run() -> list[Explanation]:
+        return [explainer.explain(text, [p.label, *p.flags]) for text, p in zip(texts, predictions, strict=True)]
+
+    return await batcher.run_exclusive(run)
+
+
 @dataclass(frozen=True)
 class Ingested:
     message: Message
@@ -61,10 +71,11 @@ class Ingested:
 
 async def ingest(ticket: TicketIn, *, source: str, external_id: str, batcher: MicroBatcher,
                  session_factory: sessionmaker[Session], settings: Settings, metrics: Metrics,
-                 model_version: str) -> Ingested:
+                 model_version: str, explainer: Explainer | None = None) -> Ingested:
     """Classify and store one delivered message; a message seen before is returned as stored.
 
     The row is committed before this returns, so a 2xx is only ever sent for a durable message.
+    With an ``explainer`` the explanation of the label and flags is stored with it.
     """
     def lookup() -> Message | None:
         with session_factory() as session:
@@ -74,12 +85,15 @@ async def ingest(ticket: TicketIn, *, source: str, external_id: str, batcher: Mi
     if existing is not None:
         return Ingested(existing, duplicate=True)
     prediction = (await predict([ticket], batcher=batcher, metrics=metrics))[0]
+    explanation = None
+    if explainer is not None:
+        explanation = (await explain([ticket.text], [prediction], explainer=explainer, batcher=batcher))[0]
 
     def store() -> repository.StoredMessage:
         with session_factory() as session:
             return repository.save_message(session=session, source=source, external_id=external_id,
                                            text=ticket.text, lang=normalize_lang(ticket.lang) or ticket.lang,
-                                           prediction=prediction,
+                                           prediction=prediction, explanation=explanation,
                                            model_version=model_version, store_text=settings.store_text)
 
     stored = await run_in_threadpool(store)

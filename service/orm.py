@@ -62,6 +62,8 @@ class Message(Base):
     flags: Mapped[list[str]] = mapped_column(JSON)
     model_version: Mapped[str] = mapped_column(String(128))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: spans behind the label and flags (``Explanation.to_dict()``), when webhook explanations are on
+    explanation: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
     feedback: Mapped[list[Feedback]] = relationship(back_populates="message", order_by="Feedback.id",
                                                     passive_deletes=True)

@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ticketguard.models.explain import Explanation
 from ticketguard.models.prediction import Prediction
 from ticketguard.service.errors import NotFoundError
 from ticketguard.service.orm import Feedback, Message, utcnow
@@ -43,7 +44,8 @@ def find_message(*, session: Session, source: str, external_id: str) -> Message 
 
 
 def save_message(*, session: Session, source: str, external_id: str, text: str, lang: str | None,
-                 prediction: Prediction, model_version: str, store_text: bool = True) -> StoredMessage:
+                 prediction: Prediction, model_version: str, store_text: bool = True,
+                 explanation: Explanation | None = None) -> StoredMessage:
     """Insert a classified message once and commit; a duplicate delivery gets the stored row back.
 
     Concurrent deliveries of the same ``(source, external_id)`` race on the unique constraint:
@@ -60,6 +62,7 @@ def save_message(*, session: Session, source: str, external_id: str, text: str, 
         "source": source, "external_id": external_id, "text": text if store_text else None,
         "text_chars": len(text), "lang": lang, "label": prediction.label, "scores": dict(prediction.scores),
         "flags": list(prediction.flags), "model_version": model_version, "received_at": utcnow(),
+        "explanation": explanation.to_dict() if explanation is not None else None,
     }
     dialect = session.get_bind().dialect.name
     created: bool

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, StrictStr, Tag, field_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, StrictBool, StrictStr, Tag, field_validator
 
 from ticketguard.models.labels import Label
 from ticketguard.models.text import unclassifiable_reason, visible_text_pattern
@@ -39,10 +39,17 @@ class TicketIn(BaseModel):
         return value
 
 
+class ClassifyIn(TicketIn):
+    """One message to classify, optionally explained."""
+
+    explain: StrictBool = Field(default=False, description="also return the spans that raised the label and each flag")
+
+
 class BatchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     items: list[TicketIn] = Field(min_length=1, max_length=HARD_MAX_BATCH_ITEMS)
+    explain: StrictBool = Field(default=False, description="also return the spans that raised each label and flag")
 
 
 def _request_kind(value: Any) -> str:
@@ -50,11 +57,24 @@ def _request_kind(value: Any) -> str:
 
 
 ClassifyRequest = Annotated[
-    Annotated[TicketIn, Tag("single")] | Annotated[BatchIn, Tag("batch")],
+    Annotated[ClassifyIn, Tag("single")] | Annotated[BatchIn, Tag("batch")],
     Discriminator(_request_kind),
 ]
 
 Scores = dict[str, float]
+
+
+class SpanOut(BaseModel):
+    start: int = Field(description="character offset into the text as sent")
+    end: int = Field(description="end offset (exclusive): text[start:end] is the span")
+    text: str
+    score: float = Field(description="drop of the label's probability when the span is removed")
+
+
+class ExplanationOut(BaseModel):
+    method: str = Field(description="how the spans were found: occlusion (removing words and phrases)")
+    spans: dict[Label, list[SpanOut]] = Field(description="per label (the primary label, then each flag) the spans "
+                                                          "that raised its probability most, strongest first")
 
 
 class ClassificationOut(BaseModel):
@@ -65,6 +85,7 @@ class ClassificationOut(BaseModel):
     flags: list[Label] = Field(description="labels over their flag threshold, in precedence order")
     review: bool = Field(description="the model is not confident enough to act on alone: an agent should check")
     model_version: str
+    explanation: ExplanationOut | None = Field(default=None, description="with explain=true")
 
 
 class BatchOut(BaseModel):
@@ -87,6 +108,7 @@ class MessageOut(BaseModel):
     flags: list[Label]
     model_version: str
     received_at: datetime
+    explanation: ExplanationOut | None = Field(default=None, description="with TICKETGUARD_EXPLAIN_WEBHOOKS=true")
     feedback_label: Label | None = None
 
 

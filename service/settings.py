@@ -97,6 +97,8 @@ class Settings(BaseSettings):
     freshdesk_secret_header: str = Field(default="X-TicketGuard-Secret", pattern=r"^[A-Za-z0-9-]{1,64}$")
     generic_webhook_secret: SecretStr | None = Field(default=None, description="secret of /v1/webhooks/generic")
     webhook_tolerance_seconds: int = Field(default=300, ge=1, le=86_400, description="replay window")
+    explain_webhooks: bool = Field(default=False, description="store with each webhook result the spans that raised "
+                                                              "its label and flags (about 10x the inference cost)")
 
     @field_validator("api_keys", mode="before")
     @classmethod

@@ -30,6 +30,23 @@ def test_predict_text_and_file(tiny_artifact, tmp_path):
     assert [json.loads(x)["text"] for x in result.stdout.strip().splitlines()] == ["first message", "second message"]
 
 
+def test_predict_explain(tiny_artifact):
+    text = "Cafe\u0301 staff, you useless idiots [bold]!"
+    result = runner.invoke(app, ["predict", text, "--model", str(tiny_artifact), "--json", "--explain"])
+    assert result.exit_code == 0, result.output
+    line = json.loads(result.stdout.strip().splitlines()[-1])
+    spans = line["explanation"]["spans"]
+    assert list(spans) == list(dict.fromkeys([line["label"], *line["flags"]])) and spans[line["label"]]
+    assert all(text[s["start"]:s["end"]] == s["text"] for label_spans in spans.values() for s in label_spans)
+    plain = runner.invoke(app, ["predict", text, "--model", str(tiny_artifact), "--json"])
+    assert "explanation" not in json.loads(plain.stdout.strip().splitlines()[-1])
+    table = runner.invoke(app, ["predict", text, "--model", str(tiny_artifact), "--explain"])
+    assert table.exit_code == 0, table.output
+    top = spans[line["label"]][0]
+    assert f"{line['label']}: {top['text']!r} {top['score']:+.2f}" in said(table)
+    assert "[bold]!" in said(table)  # the message's own brackets are text, not markup
+
+
 def test_predict_errors_are_clear(tiny_artifact, tmp_path):
     result = runner.invoke(app, ["predict", "--model", str(tiny_artifact)])
     assert result.exit_code == 2 and "give either a TEXT argument or --file" in said(result)

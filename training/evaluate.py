@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -18,13 +18,15 @@ import numpy as np
 from ticketguard.models.artifact import write_json
 from ticketguard.models.classifier import Classifier, predictions_only
 from ticketguard.models.errors import DataError
+from ticketguard.models.explain import Explainer, Span
 from ticketguard.models.labels import LABEL2ID, LABELS
 from ticketguard.models.languages import UNKNOWN_LANG
 from ticketguard.training.corpus import corpus_files
+from ticketguard.training.faithfulness import Faithfulness, measure_faithfulness
 from ticketguard.training.metrics import Metrics, compute_metrics
 
-#: how many of the most confident errors the report lists per set
-CONFIDENT_ERRORS = 20
+#: how many of the most confident errors the report lists per predicted label and set
+CONFIDENT_ERRORS_PER_LABEL = 5
 
 
 class Labelled(Protocol):
@@ -86,6 +88,8 @@ class ConfidentError:
     predicted: str
     confidence: float
     text: str
+    #: what made the wrong label (with ``explain``): spans of ``text`` for ``predicted``
+    spans: list[Span] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,8 @@ class Evaluation:
     metrics: Metrics
     review: ReviewFigures
     confident_errors: list[ConfidentError]
+    #: ERASER faithfulness of the explanations per language and ``"all"`` (with ``explain``)
+    faithfulness: dict[str, Faithfulness] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -121,8 +127,13 @@ def evaluate_rows(classifier: Classifier, rows: Sequence[Labelled]) -> Metrics:
     return compute_metrics([LABEL2ID[r.label] for r in rows], _probabilities(classifier, rows), [r.lang for r in rows])
 
 
-def evaluate_model(classifier: Classifier, rows: Sequence[Labelled], *, name: str) -> Evaluation:
-    """Metrics, review figures and the most confident errors of one model on one set."""
+def evaluate_model(classifier: Classifier, rows: Sequence[Labelled], *, name: str, explain: bool = False) -> Evaluation:
+    """Metrics, review figures and the most confident errors per predicted label of one model on one set.
+
+    Args:
+        explain: also explain the confident errors and measure the faithfulness of explanations
+            (about 20 extra forward rows per message).
+    """
     probs = _probabilities(classifier, rows)
     y = np.array([LABEL2ID[r.label] for r in rows])
     confidence = probs.max(axis=1)
@@ -130,19 +141,30 @@ def evaluate_model(classifier: Classifier, rows: Sequence[Labelled], *, name: st
     threshold = classifier.calibration.review_threshold
     kept = confidence >= threshold
     wrong = np.flatnonzero(pred != y)
-    worst = wrong[np.argsort(-confidence[wrong], kind="stable")][:CONFIDENT_ERRORS]
+    ranked = wrong[np.argsort(-confidence[wrong], kind="stable")]
+    worst = [i for label in range(len(LABELS)) for i in ranked[pred[ranked] == label][:CONFIDENT_ERRORS_PER_LABEL]]
+    explainer = Explainer(classifier) if explain else None
+    errors = []
+    for i in worst:
+        spans = explainer.explain(rows[i].text, [LABELS[pred[i]]]).spans[LABELS[pred[i]]] if explainer else []
+        errors.append(ConfidentError(rows[i].id, rows[i].lang, rows[i].label, LABELS[pred[i]],
+                                     round(float(confidence[i]), 4), rows[i].text, spans))
+    faithfulness = None
+    if explainer is not None:
+        faithfulness = measure_faithfulness(explainer, [r.text for r in rows], [LABELS[k] for k in pred],
+                                            [r.lang for r in rows])
     return Evaluation(
         model=name,
         model_version=classifier.model_version,
         metrics=compute_metrics(y.tolist(), probs, [r.lang for r in rows]),
         review=ReviewFigures(threshold, float(kept.mean()), float((pred[kept] == y[kept]).mean()) if kept.any() else 1.0),
-        confident_errors=[ConfidentError(rows[i].id, rows[i].lang, rows[i].label, LABELS[pred[i]],
-                                         round(float(confidence[i]), 4), rows[i].text) for i in worst],
+        confident_errors=errors,
+        faithfulness=faithfulness,
     )
 
 
 def evaluate(models: Sequence[Path], sets: dict[str, Sequence[Labelled]], out_dir: Path, *,
-             threads: int | None = None) -> dict[str, list[Evaluation]]:
+             threads: int | None = None, explain: bool = False) -> dict[str, list[Evaluation]]:
     """Evaluate every model on every set and write ``metrics.json``, ``report.md`` and the plots.
 
     Args:
@@ -150,6 +172,8 @@ def evaluate(models: Sequence[Path], sets: dict[str, Sequence[Labelled]], out_di
             the TF-IDF baseline ...) are shown beside it.
         sets: set name -> labelled rows.
         out_dir: report directory.
+        explain: explain the first model's confident errors and measure how faithful its
+            explanations are (slower: about 20 forward rows per message).
 
     Returns:
         Per set, one :class:`Evaluation` per model, in ``models`` order.
@@ -158,10 +182,10 @@ def evaluate(models: Sequence[Path], sets: dict[str, Sequence[Labelled]], out_di
 
     out_dir.mkdir(parents=True, exist_ok=True)
     results: dict[str, list[Evaluation]] = {name: [] for name in sets}
-    for path in models:
+    for k, path in enumerate(models):
         classifier = Classifier.load(path, threads=threads)
         for set_name, rows in sets.items():
-            results[set_name].append(evaluate_model(classifier, rows, name=Path(path).name))
+            results[set_name].append(evaluate_model(classifier, rows, name=Path(path).name, explain=explain and k == 0))
     for i, (set_name, evaluations) in enumerate(results.items()):
         plot_reliability(evaluations, out_dir / f"reliability-{i}.png", title=f"reliability on {set_name}")
         plot_confusion(evaluations[0].metrics, out_dir / f"confusion-{i}.png",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -10,9 +11,12 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (backend must be chosen first)
 
+from ticketguard.models.explain import Span  # noqa: E402
 from ticketguard.models.labels import LABELS  # noqa: E402
 from ticketguard.training.evaluate import Evaluation  # noqa: E402
 from ticketguard.training.metrics import BENIGN_PRIOR, Metrics  # noqa: E402
+
+_WHITESPACE = re.compile(r"\s+")
 
 
 def plot_confusion(metrics: Metrics, path: Path, *, title: str = "") -> None:
@@ -66,7 +70,8 @@ def _pct(x: float | None) -> str:
 def _set_section(index: int, set_name: str, evaluations: Sequence[Evaluation]) -> list[str]:
     names = [e.model for e in evaluations]
     head = ["| | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
-    first = evaluations[0].metrics
+    first_eval = evaluations[0]
+    first = first_eval.metrics
     lines = [f"## {set_name}", "", f"{first.n} rows; macro-F1 over the gold labels present: "
              f"{', '.join(first.labels_scored)}.", ""]
     lines += head
@@ -98,14 +103,55 @@ def _set_section(index: int, set_name: str, evaluations: Sequence[Evaluation]) -
     lines += ["", "Coverage / accuracy when predictions under a threshold go to review "
               f"(`{names[0]}`):", "", "| threshold | coverage | accuracy |", "|---|---|---|"]
     lines += [f"| {p.threshold:.2f} | {_pct(p.coverage)} | {_pct(p.accuracy)} |" for p in first.coverage_curve]
-    lines += ["", f"![reliability](reliability-{index}.png) ![confusion](confusion-{index}.png)", "",
-              f"Most confident errors of `{names[0]}`:", "",
-              "| id | lang | gold | predicted | confidence | text |", "|---|---|---|---|---|---|"]
-    for err in evaluations[0].confident_errors:
-        text = " ".join(err.text.split()).replace("|", "\\|")
-        text = text if len(text) <= 160 else text[:157] + "..."
-        lines.append(f"| {err.id} | {err.lang} | {err.gold} | {err.predicted} | {err.confidence:.2f} | {text} |")
+    lines += ["", f"![reliability](reliability-{index}.png) ![confusion](confusion-{index}.png)", ""]
+    if first_eval.faithfulness:
+        lines += _faithfulness_lines(first_eval)
+    lines += [f"Most confident errors of `{names[0]}`, per predicted label"
+              + (" (**bold**: the spans that raised the predicted label most):" if first_eval.faithfulness else ":"),
+              "", "| predicted | id | lang | gold | confidence | text |", "|---|---|---|---|---|---|"]
+    for err in first_eval.confident_errors:
+        lines.append(f"| {err.predicted} | {err.id} | {err.lang} | {err.gold} | {err.confidence:.2f} | "
+                     f"{highlight(err.text, err.spans)} |")
     return lines + [""]
+
+
+def _faithfulness_lines(evaluation: Evaluation) -> list[str]:
+    assert evaluation.faithfulness is not None
+    lines = [f"Faithfulness of `{evaluation.model}`'s explanations of its predicted label (ERASER; random: "
+             "rationales of the same number of words from the same message). Comprehensiveness: probability "
+             "lost without the rationale (higher is better); sufficiency: probability lost with the rationale "
+             "alone (lower is better).", "",
+             "| lang | messages | words | rationale words | comprehensiveness (random) | sufficiency (random) |",
+             "|---|---|---|---|---|---|"]
+    for lang, f in evaluation.faithfulness.items():
+        lines.append(f"| {lang} | {f.n} | {f.units:.1f} | {f.rationale_units:.1f} | "
+                     f"**{f.comprehensiveness:.3f}** ({f.random_comprehensiveness:.3f}) | "
+                     f"**{f.sufficiency:.3f}** ({f.random_sufficiency:.3f}) |")
+    return lines + [""]
+
+
+def highlight(text: str, spans: Sequence[Span], *, limit: int = 240) -> str:
+    """``text`` for a Markdown table cell with ``spans`` in bold, cut near ``limit`` characters
+    (never inside a span)."""
+    pieces: list[str] = []
+    position = 0
+    for span in sorted(spans, key=lambda s: s.start):
+        if span.start < position:
+            continue
+        pieces += [_cell(text[position:span.start]), f"**{_cell(span.text).strip()}**"]
+        position = span.end
+    pieces.append(_cell(text[position:]))
+    shown = ""
+    for piece in pieces:
+        if len(shown) + len(piece) > limit and not piece.startswith("**"):
+            return shown + piece[:max(0, limit - len(shown))] + "..."
+        shown += piece
+    return shown
+
+
+def _cell(text: str) -> str:
+    """Text for one line of a table cell: whitespace runs collapsed, pipes escaped."""
+    return _WHITESPACE.sub(" ", text).replace("|", "\\|")
 
 
 def render_report(results: dict[str, list[Evaluation]]) -> str:

@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
+from ticketguard.models.explain import Explainer
 from ticketguard.service.classify import enforce_limits, ingest
 from ticketguard.service.deps import BatcherDep, ClassifierDep, MetricsDep, SessionFactoryDep, SettingsDep
 from ticketguard.service.errors import ProviderDisabledError
@@ -51,5 +52,6 @@ async def receive_webhook(provider: ProviderPath, request: Request, settings: Se
     enforce_limits([ticket], settings)
     result = await ingest(ticket, source=provider, external_id=parsed.external_id, batcher=batcher,
                           session_factory=session_factory, settings=settings, metrics=metrics,
-                          model_version=classifier.model_version)
+                          model_version=classifier.model_version,
+                          explainer=Explainer(classifier) if settings.explain_webhooks else None)
     return WebhookOut(status="classified", duplicate=result.duplicate, message=to_out(result.message))

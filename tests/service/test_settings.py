@@ -61,3 +61,9 @@ def test_bad_values_are_refused(values: dict, needle: str) -> None:
     with pytest.raises(ValidationError) as refused:
         build(**values)
     assert needle in str(refused.value)
+
+
+def test_webhook_explanations_are_off_unless_asked_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert build().explain_webhooks is False
+    monkeypatch.setenv("TICKETGUARD_EXPLAIN_WEBHOOKS", "true")
+    assert build().explain_webhooks is True
