@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import typer
+from rich.console import Console
 from rich.logging import RichHandler
 
 from ticketguard.cli import data_commands, model_commands, relabel_commands, service_commands
@@ -22,7 +23,8 @@ def _configure(verbose: bool = typer.Option(False, "--verbose", "-v", help="debu
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(message)s",
-        handlers=[RichHandler(show_path=False, rich_tracebacks=False)],
+        # logs go to stderr: stdout carries results (predict --json, relabel summaries)
+        handlers=[RichHandler(console=Console(stderr=True), show_path=False, rich_tracebacks=False)],
     )
     for noisy in ("httpx", "urllib3", "filelock"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
