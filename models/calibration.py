@@ -6,6 +6,7 @@ Both estimators are fitted on held-out (dev) data, never on the data the model w
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import minimize_scalar
@@ -73,6 +74,28 @@ class FlagThresholds:
         return self
 
 
+@dataclass(frozen=True)
+class CoveragePoint:
+    """Predictions with top probability >= ``threshold``: their share and their accuracy."""
+
+    threshold: float
+    coverage: float
+    accuracy: float
+
+
+def coverage_curve(probs: np.ndarray, y: np.ndarray,
+                   thresholds: Sequence[float] = tuple(np.round(np.arange(0.2, 1.0, 0.05), 2))) -> list[CoveragePoint]:
+    """Coverage and accuracy of the predictions kept when those under each threshold go to review."""
+    confidence = probs.max(axis=1)
+    correct = probs.argmax(axis=1) == y
+    points = []
+    for t in thresholds:
+        kept = confidence >= t
+        points.append(CoveragePoint(float(t), float(kept.mean()) if len(y) else 0.0,
+                                    float(correct[kept].mean()) if kept.any() else 1.0))
+    return points
+
+
 class ReviewThreshold:
     """The lowest top probability whose confident part reaches a target accuracy.
 
@@ -87,12 +110,9 @@ class ReviewThreshold:
 
     def fit(self, probs: np.ndarray, y: np.ndarray) -> ReviewThreshold:
         grid = self.grid if self.grid is not None else np.round(np.arange(0.0, 0.991, 0.01), 2)
-        confidence = probs.max(axis=1)
-        correct = probs.argmax(axis=1) == np.asarray(y)
         self.threshold_ = float(grid[-1])
-        for t in grid:
-            kept = confidence >= t
-            if kept.any() and correct[kept].mean() >= self.target_accuracy:
-                self.threshold_ = float(t)
+        for point in coverage_curve(probs, np.asarray(y), [float(t) for t in grid]):
+            if point.coverage > 0 and point.accuracy >= self.target_accuracy:
+                self.threshold_ = point.threshold
                 break
         return self

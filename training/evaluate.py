@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from ticketguard.models.artifact import write_json
+from ticketguard.models.calibration import CoveragePoint, coverage_curve
 from ticketguard.models.classifier import Classifier, predictions_only
 from ticketguard.models.errors import DataError
 from ticketguard.models.explain import Explainer, Span
@@ -93,22 +94,14 @@ class ConfidentError:
 
 
 @dataclass(frozen=True)
-class ReviewFigures:
-    """The artifact's own review threshold on this set: how much is confident, and how right it is."""
-
-    threshold: float
-    coverage: float
-    confident_accuracy: float
-
-
-@dataclass(frozen=True)
 class Evaluation:
     """One model on one set."""
 
     model: str
     model_version: str
     metrics: Metrics
-    review: ReviewFigures
+    #: the artifact's own review threshold on this set: how much is confident, and how right it is
+    review: CoveragePoint
     confident_errors: list[ConfidentError]
     #: ERASER faithfulness of the explanations per language and ``"all"`` (with ``explain``)
     faithfulness: dict[str, Faithfulness] | None = None
@@ -138,8 +131,6 @@ def evaluate_model(classifier: Classifier, rows: Sequence[Labelled], *, name: st
     y = np.array([LABEL2ID[r.label] for r in rows])
     confidence = probs.max(axis=1)
     pred = probs.argmax(axis=1)
-    threshold = classifier.calibration.review_threshold
-    kept = confidence >= threshold
     wrong = np.flatnonzero(pred != y)
     ranked = wrong[np.argsort(-confidence[wrong], kind="stable")]
     worst = [i for label in range(len(LABELS)) for i in ranked[pred[ranked] == label][:CONFIDENT_ERRORS_PER_LABEL]]
@@ -157,7 +148,7 @@ def evaluate_model(classifier: Classifier, rows: Sequence[Labelled], *, name: st
         model=name,
         model_version=classifier.model_version,
         metrics=compute_metrics(y.tolist(), probs, [r.lang for r in rows]),
-        review=ReviewFigures(threshold, float(kept.mean()), float((pred[kept] == y[kept]).mean()) if kept.any() else 1.0),
+        review=coverage_curve(probs, y, [classifier.calibration.review_threshold])[0],
         confident_errors=errors,
         faithfulness=faithfulness,
     )

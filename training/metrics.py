@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
+from ticketguard.models.calibration import CoveragePoint, coverage_curve
 from ticketguard.models.labels import HARMFUL_LABELS, LABELS
 
 #: share of complaint + neutral messages assumed in real support traffic
@@ -46,15 +47,6 @@ class ReliabilityBin:
     upper: float
     n: int
     confidence: float
-    accuracy: float
-
-
-@dataclass(frozen=True)
-class CoveragePoint:
-    """Predictions with top probability >= ``threshold``: their share and their accuracy."""
-
-    threshold: float
-    coverage: float
     accuracy: float
 
 
@@ -97,19 +89,6 @@ def reliability_bins(probs: np.ndarray, y: np.ndarray, bins: int = 15) -> list[R
 def expected_calibration_error(probs: np.ndarray, y: np.ndarray, bins: int = 15) -> float:
     """Confidence-binned ECE of the top-1 prediction."""
     return float(sum(b.n / len(y) * abs(b.accuracy - b.confidence) for b in reliability_bins(probs, y, bins)))
-
-
-def coverage_curve(probs: np.ndarray, y: np.ndarray,
-                   thresholds: Sequence[float] = tuple(np.round(np.arange(0.2, 1.0, 0.05), 2))) -> list[CoveragePoint]:
-    """Coverage and accuracy of the predictions kept when those under each threshold go to review."""
-    confidence = probs.max(axis=1)
-    correct = probs.argmax(axis=1) == y
-    points = []
-    for t in thresholds:
-        kept = confidence >= t
-        points.append(CoveragePoint(float(t), float(kept.mean()) if len(y) else 0.0,
-                                    float(correct[kept].mean()) if kept.any() else 1.0))
-    return points
 
 
 def harmful_false_flag_rate(y: np.ndarray, pred: np.ndarray) -> float:

@@ -87,7 +87,7 @@ def _set_section(index: int, set_name: str, evaluations: Sequence[Evaluation]) -
     row(f"abuse/threat predictions that are benign, at {BENIGN_PRIOR:.0%} benign traffic",
         [_pct(e.metrics.harmful_false_discovery_at_prior) for e in evaluations])
     row("review threshold / coverage / accuracy of the confident part",
-        [f"{e.review.threshold:.2f} / {_pct(e.review.coverage)} / {_pct(e.review.confident_accuracy)}"
+        [f"{e.review.threshold:.2f} / {_pct(e.review.coverage)} / {_pct(e.review.accuracy)}"
          for e in evaluations])
     lines += ["", "Per language (macro-F1, rows; complaint/neutral labelled abuse/threat):", ""] + head
     for lang in sorted({lang for e in evaluations for lang in e.metrics.per_language}):
