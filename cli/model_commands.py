@@ -104,6 +104,9 @@ def train_command(
     seed: int = _DEFAULT("seed"),
     threads: int | None = None,
     freeze_layers: Annotated[int, typer.Option(help="keep the bottom N encoder layers frozen")] = _DEFAULT("freeze_layers"),
+    encoder_layers: Annotated[int | None, typer.Option(help="keep only the bottom N encoder layers (faster)")] = None,
+    teacher: Annotated[str | None, typer.Option(help="trained artifact to distil from (soft targets)")] = None,
+    distill_alpha: float = _DEFAULT("distill_alpha"),
     unfreeze_embeddings: bool = False,
     overwrite: bool = False,
 ) -> None:
@@ -116,7 +119,8 @@ def train_command(
                              learning_rate=learning_rate, max_length=max_length, label_smoothing=label_smoothing,
                              augment=augment, bf16=bf16, max_steps=max_steps, seed=seed,
                              threads=threads or settings.threads, freeze_embeddings=not unfreeze_embeddings,
-                             freeze_layers=freeze_layers)
+                             freeze_layers=freeze_layers, encoder_layers=encoder_layers,
+                             teacher=teacher, distill_alpha=distill_alpha)
         challenge = challenge or (settings.challenge_dir if settings.challenge_dir.is_dir() else None)
         report = train(config, data or settings.corpus_dir, out, cache_dir=settings.cache_dir, overwrite=overwrite,
                        challenge=challenge)

@@ -33,8 +33,18 @@ class TrainConfig:
     warmup_ratio: float = 0.06
     freeze_embeddings: bool = True
     freeze_layers: int = 3
+    #: keep only the bottom N encoder layers (None: all); a shallower model trains and runs faster
+    encoder_layers: int | None = None
     class_balanced: bool = True
     label_smoothing: float = 0.0
+    #: a trained artifact whose predictions the model learns from as well as the labels (knowledge
+    #: distillation); with ``base_model`` = that artifact and ``encoder_layers`` the student starts
+    #: from the teacher's own bottom layers
+    teacher: str | None = None
+    #: weight of the teacher's soft targets in the loss (the labels' cross-entropy gets the rest)
+    distill_alpha: float = 0.5
+    #: softmax temperature of the soft targets (higher: more of the teacher's ranking of wrong labels)
+    distill_temperature: float = 2.0
     #: share of training texts given a random register perturbation each epoch (typos, casing, ...)
     augment: float = 0.0
     #: run forward and backward passes under bfloat16 autocast; None: where the hardware has native
@@ -69,6 +79,7 @@ class TrainConfig:
             "learning_rate": self.learning_rate,
             "evals_per_epoch": self.evals_per_epoch,
             "tfidf_c": self.tfidf_c,
+            "distill_temperature": self.distill_temperature,
         }
         for name, value in positive.items():
             if value <= 0:
@@ -78,6 +89,8 @@ class TrainConfig:
         for name, value in shares.items():
             if not 0 <= value < 1:
                 raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+        if not 0 <= self.distill_alpha <= 1:
+            raise ValueError(f"distill_alpha must be in [0, 1], got {self.distill_alpha!r}")
         if not 0 < self.calibration_share < 1:
             raise ValueError(f"calibration_share must be in (0, 1), got {self.calibration_share!r}")
         if not 0 < self.review_target_accuracy <= 1:
@@ -86,6 +99,11 @@ class TrainConfig:
             raise ValueError(f"max_length must be <= 512 (the base model's positions), got {self.max_length!r}")
         if self.max_steps is not None and self.max_steps <= 0:
             raise ValueError(f"max_steps must be positive when set, got {self.max_steps!r}")
+        if self.encoder_layers is not None and self.encoder_layers < 1:
+            raise ValueError(f"encoder_layers must be >= 1 when set, got {self.encoder_layers!r}")
+        if self.encoder_layers is not None and self.freeze_layers >= self.encoder_layers:
+            raise ValueError(f"freeze_layers ({self.freeze_layers}) must be below encoder_layers "
+                             f"({self.encoder_layers}): nothing would be trained")
         if self.freeze_layers < 0:
             raise ValueError(f"freeze_layers must be >= 0, got {self.freeze_layers!r}")
         if self.patience < 1:

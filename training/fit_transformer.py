@@ -80,6 +80,15 @@ def class_weights(labels: Sequence[int], n_classes: int) -> torch.Tensor:
     return torch.tensor([total / (n_classes * max(counts.get(c, 0), 1)) for c in range(n_classes)], dtype=torch.float)
 
 
+def keep_bottom_layers(encoder: Any, n_layers: int) -> None:
+    """Cut a BERT-style encoder to its bottom ``n_layers`` layers, in place (config included, so it saves as such)."""
+    available = len(encoder.encoder.layer)
+    if n_layers > available:
+        raise ValueError(f"encoder_layers={n_layers}, but the base model has only {available} layers")
+    encoder.encoder.layer = encoder.encoder.layer[:n_layers]
+    encoder.config.num_hidden_layers = n_layers
+
+
 def build_model(config: TrainConfig, source: Path | str) -> torch.nn.Module:
     """The base encoder with a new classification head, frozen as ``config`` says."""
     model: torch.nn.Module
@@ -89,6 +98,8 @@ def build_model(config: TrainConfig, source: Path | str) -> torch.nn.Module:
         model = AutoModelForSequenceClassification.from_pretrained(
             source, num_labels=len(LABELS), id2label=ID2LABEL, label2id=LABEL2ID)
     base: Any = model.base_model
+    if config.encoder_layers is not None:
+        keep_bottom_layers(base, config.encoder_layers)
     if config.freeze_embeddings:
         base.get_input_embeddings().weight.requires_grad_(False)
     if config.freeze_layers:
@@ -97,6 +108,13 @@ def build_model(config: TrainConfig, source: Path | str) -> torch.nn.Module:
             layer.requires_grad_(False)
         base.embeddings.requires_grad_(False)
     return model
+
+
+def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float) -> torch.Tensor:
+    """KL divergence from the teacher's softened distribution to the student's, scaled by T² (Hinton et al.)."""
+    student = torch.log_softmax(student_logits / temperature, dim=-1)
+    teacher = torch.log_softmax(teacher_logits / temperature, dim=-1)
+    return torch.nn.functional.kl_div(student, teacher, log_target=True, reduction="batchmean") * temperature**2
 
 
 def _selection_macro_f1(classifier: Classifier, texts: Sequence[str], y: Sequence[int]) -> float:
@@ -141,6 +159,7 @@ def fit_transformer(config: TrainConfig, train_rows: Sequence[CorpusRow], select
     autocast = torch.autocast("cpu", dtype=torch.bfloat16) if use_bf16 else nullcontext()
     logger.info("fine-tuning %d texts, %d steps, %s autocast", len(train_texts), total_steps,
                 "bfloat16" if use_bf16 else "no")
+    teacher = Classifier.load(config.teacher, threads=config.threads) if config.teacher else None
 
     rng = random.Random(config.seed)
     best_f1, best_step, bad_evals, step = -1.0, 0, 0, 0
@@ -154,18 +173,26 @@ def fit_transformer(config: TrainConfig, train_rows: Sequence[CorpusRow], select
     )
     with Progress(*columns, transient=False) as progress:
         task = progress.add_task("train", total=total_steps, loss=float("nan"), f1=float("nan"))
-        ids = classifier.backend.encode([classifier.prepare(t) for t in train_texts])
+        epoch_texts = train_texts
+        ids = classifier.backend.encode([classifier.prepare(t) for t in epoch_texts])
+        teacher_logits: torch.Tensor | None = None
         stop = False
         while not stop:
             if config.augment:  # a fresh perturbed copy each epoch
-                augmented = augment_texts(train_texts, config.augment, rng)
-                ids = classifier.backend.encode([classifier.prepare(t) for t in augmented])
+                epoch_texts = augment_texts(train_texts, config.augment, rng)
+                ids = classifier.backend.encode([classifier.prepare(t) for t in epoch_texts])
+            if teacher is not None and (teacher_logits is None or config.augment):
+                logger.info("teacher predictions for %d texts", len(epoch_texts))
+                teacher_logits = torch.from_numpy(teacher.predict_logits(epoch_texts)).float()
             model.train()
             for index in length_grouped_batches([len(x) for x in ids], config.batch_size, rng):
                 batch = tokenizer.pad({"input_ids": [ids[i] for i in index]}, return_tensors="pt")
                 with autocast:
                     logits = logits_of(model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]))
                 loss = loss_fn(logits.float(), torch.tensor([y_train[i] for i in index]))
+                if teacher_logits is not None:
+                    soft = distillation_loss(logits.float(), teacher_logits[index], config.distill_temperature)
+                    loss = config.distill_alpha * soft + (1 - config.distill_alpha) * loss
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(params, 1.0)
                 optimizer.step()
