@@ -160,7 +160,7 @@ class Classifier:
         logger.info("loaded %s model %s from %s on %s, precision %s", manifest.arch, manifest.model_version,
                     directory, device, choice.describe())
         if not choice.trusted:
-            logger.warning("precision %s is in use although its guard %s: labels may differ from fp32 "
+            logger.warning("precision %s is in use although its guard says %r: labels may differ from fp32 "
                            "(`ticketguard precision --model %s` measures it)", choice.mode, choice.guard, directory)
         return cls(backend, manifest, labels, calibration, batch_size=batch_size or default_size,
                    max_batch_tokens=max_batch_tokens or default_tokens, precision=choice)
