@@ -150,6 +150,8 @@ class MicroBatcher:
             items = self._encode(texts)
         else:
             items = await run_in_threadpool(self._encode, texts)
+            if not self.running:  # stopped while this request was being tokenised
+                raise NotReadyError("the service is shutting down")
         job = _Job(items, sum(token_count(item) for item in items), asyncio.get_running_loop().create_future())
         self.metrics.accepted.inc(len(items))
         self._set_depth(self._depth + len(items))
