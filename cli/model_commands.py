@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from ticketguard.models.defaults import PRECISIONS
 from ticketguard.models.errors import ArtifactError, TicketGuardError
 from ticketguard.service.settings import get_settings
 from ticketguard.training.config import TrainConfig
@@ -28,6 +29,17 @@ if TYPE_CHECKING:
 console = Console()
 err_console = Console(stderr=True)
 _DEFAULT = TrainConfig.field_default
+#: ``--precision`` of the commands that classify (predict, serve); default: TICKETGUARD_PRECISION
+def _check_precision(value: str | None) -> str | None:
+    if value is not None and value not in ("auto", *PRECISIONS):
+        raise typer.BadParameter(f"{value!r} is not one of auto, {', '.join(PRECISIONS)}")
+    return value
+
+
+PRECISION_OPTION = typer.Option(
+    callback=_check_precision,
+    help="auto (default: TICKETGUARD_PRECISION or auto): the fastest mode that passed the model's quality guard; "
+         "a named mode is used even if it failed it (logged)")
 
 
 def fail(message: str) -> typer.Exit:
@@ -222,6 +234,7 @@ def predict(
     model: Annotated[Path | None, typer.Option(help="artifact (default: the built default model)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
     explain: Annotated[bool, typer.Option(help="the spans that raised the label and each flag most")] = False,
+    precision: Annotated[str | None, PRECISION_OPTION] = None,
 ) -> None:
     """Classify a message, or every message of a file."""
     from ticketguard.models.classifier import Classifier
@@ -233,7 +246,8 @@ def predict(
     try:
         texts = [text] if text is not None else _read_texts(file)  # type: ignore[arg-type]
         settings = get_settings()
-        classifier = Classifier.load(resolve_model(model), threads=settings.threads, quantize=settings.quantize)
+        classifier = Classifier.load(resolve_model(model), threads=settings.threads, device=settings.device,
+                                     precision=precision or settings.precision)
         results = classifier.predict(texts)
         explainer = Explainer(classifier) if explain else None
         explanations: list[Explanation | None] = [
@@ -256,6 +270,32 @@ def predict(
             table.add_row(p.label, f"{p.scores[p.label]:.2f}", ",".join(p.flags), "yes" if p.review else "", shown)
         else:
             table.add_row("[red]not classified", "", "", "", f"{shown} ({escape(p.reason)})")
+    console.print(table)
+
+
+def precision_command(
+    model: Annotated[Path | None, typer.Option(help="artifact (default: the built default model)")] = None,
+    data: Annotated[Path | None, typer.Option(help="the corpus the model was trained on (default: the shipped one)")] = None,
+) -> None:
+    """Measure every precision mode against fp32 on the dev split and write the artifact's guard
+    (precision.json): artifacts built before the guard get it without retraining."""
+    from ticketguard.models.defaults import GUARD_MAX_MACRO_F1_LOSS, GUARD_MIN_AGREEMENT
+    from ticketguard.training.precision_guard import guard_artifact
+
+    settings = get_settings()
+    try:
+        model_dir = resolve_model(model)
+        report = guard_artifact(model_dir, data or settings.corpus_dir, device=settings.device, threads=settings.threads)
+    except (TicketGuardError, OSError) as err:
+        raise fail(str(err)) from err
+    table = Table("mode", "labels equal to fp32", "macro-F1", "msgs/s", "guard",
+                  title=f"{model_dir}: {report.rows} dev messages on {report.hardware.device}, "
+                        f"{report.hardware.threads} threads (bar: >= {GUARD_MIN_AGREEMENT:.0%} agreement, "
+                        f"<= {100 * GUARD_MAX_MACRO_F1_LOSS:.1f} point macro-F1 loss)")
+    for mode, check in report.modes.items():
+        failure = report.failure(mode)
+        table.add_row(mode, f"{check.agreement:.1%}", f"{check.macro_f1:.4f}", f"{check.msgs_per_s:.1f}",
+                      "reference" if mode == "fp32" else "passed" if failure is None else f"failed: {failure}")
     console.print(table)
 
 
@@ -287,3 +327,4 @@ def register(app: typer.Typer) -> None:
     app.command("evaluate")(evaluate_command)
     app.command("calibrate")(calibrate_command)
     app.command("predict")(predict)
+    app.command("precision")(precision_command)

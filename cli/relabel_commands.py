@@ -11,6 +11,7 @@ from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn,
 from rich.text import Text
 
 from ticketguard.cli.model_commands import resolve_model
+from ticketguard.models.defaults import DEFAULT_BATCH_SIZE
 from ticketguard.models.errors import TicketGuardError
 from ticketguard.relabel.readers import Columns, Source, detect_format, input_size
 from ticketguard.relabel.summary import Summary
@@ -62,7 +63,7 @@ def relabel(
     """Re-label every message with a new model: exactly once, resumable, with a summary and a rejects file."""
     settings = get_settings()
     workers = workers or settings.relabel_workers
-    batch = batch_size or settings.batch_size
+    batch = batch_size or settings.batch_size or DEFAULT_BATCH_SIZE
     chunk = chunk_rows or settings.relabel_chunk_rows
     if engine not in ("local", "ray"):
         raise fail(f"--engine must be local or ray, not {engine!r}")

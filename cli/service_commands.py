@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
-from ticketguard.cli.model_commands import fail, resolve_model
+from ticketguard.cli.model_commands import PRECISION_OPTION, fail, resolve_model
 from ticketguard.models.errors import TicketGuardError
 from ticketguard.service.settings import get_settings
 
@@ -24,6 +24,7 @@ def serve(
     host: Annotated[str | None, typer.Option(help="bind address (default: TICKETGUARD_HOST or 127.0.0.1)")] = None,
     port: Annotated[int | None, typer.Option(help="port (default: TICKETGUARD_PORT or 8000)")] = None,
     workers: Annotated[int | None, typer.Option(help="worker processes (default: TICKETGUARD_WORKERS or 1)")] = None,
+    precision: Annotated[str | None, PRECISION_OPTION] = None,
 ) -> None:
     """Serve the classification API, helpdesk webhooks, /metrics and /docs with uvicorn."""
     import uvicorn
@@ -35,7 +36,7 @@ def serve(
     base = get_settings()
     try:
         model_path = resolve_model(model, build=True)  # builds the default model when missing, progress in the log
-        settings = base.model_copy(update={"model_path": model_path})
+        settings = base.model_copy(update={"model_path": model_path, "precision": precision or base.precision})
         configure_logging(log_format=settings.log_format, level=settings.log_level)
         engine = make_engine(settings.database_url)
         upgrade_database(engine)  # once here, so several workers never race on the schema
@@ -49,6 +50,7 @@ def serve(
     # worker processes are spawned fresh and build their settings from the environment,
     # so the resolved model path travels to them that way
     os.environ["TICKETGUARD_MODEL_PATH"] = str(model_path)
+    os.environ["TICKETGUARD_PRECISION"] = settings.precision
     uvicorn.run("ticketguard.service.app:create_app", factory=True, host=host, port=port, workers=workers,
                 log_config=None, access_log=False)
 

@@ -6,6 +6,7 @@ Layout::
     labels.json        label names in the order of the model's outputs
     calibration.json   temperature and per-label flag thresholds (fitted on dev data)
     metrics.json       data hash, config, git commit, seed, dev and test metrics
+    precision.json     each precision mode's agreement with fp32, macro-F1 and speed on dev (the guard)
     MODEL_CARD.md
     config.json, model.safetensors, tokenizer.json ...   (arch "transformer", HF format)
     tfidf.joblib                                          (arch "tfidf")
@@ -19,6 +20,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ticketguard.models.defaults import GUARD_MAX_MACRO_F1_LOSS, GUARD_MIN_AGREEMENT, PRECISIONS
 from ticketguard.models.errors import ArtifactError
 from ticketguard.models.labels import LABELS
 
@@ -26,6 +28,7 @@ MANIFEST = "ticketguard.json"
 LABELS_FILE = "labels.json"
 CALIBRATION_FILE = "calibration.json"
 METRICS_FILE = "metrics.json"
+PRECISION_FILE = "precision.json"
 ARCHS = ("transformer", "tfidf")
 #: how a transformer turns token states into one vector
 POOLINGS = ("cls", "mean")
@@ -58,6 +61,53 @@ class Calibration:
     temperature: float = 1.0
     thresholds: dict[str, float] = field(default_factory=dict)
     review_threshold: float = 0.0
+
+
+@dataclass(frozen=True)
+class ModeCheck:
+    """One precision mode measured against fp32 on the dev split.
+
+    Attributes:
+        agreement: share of dev messages whose label equals the fp32 label.
+        macro_f1: macro-F1 of the mode's labels against the gold labels.
+        msgs_per_s: messages per second over the dev split on the hardware of the measurement.
+    """
+
+    agreement: float
+    macro_f1: float
+    msgs_per_s: float
+
+
+@dataclass(frozen=True)
+class Hardware:
+    """Where speeds were measured; they only rank modes on hardware of the same kind."""
+
+    device: str
+    bf16_native: bool
+    threads: int
+
+
+@dataclass(frozen=True)
+class PrecisionReport:
+    """The quality guard of an artifact: every precision mode measured against fp32 on dev."""
+
+    rows: int
+    hardware: Hardware
+    modes: dict[str, ModeCheck]
+    created: str = ""
+
+    def failure(self, mode: str) -> str | None:
+        """Why ``mode`` fails the guard (``None`` when it passes)."""
+        check = self.modes.get(mode)
+        reference = self.modes.get("fp32")
+        if check is None or reference is None:
+            return f"{mode} was not measured"
+        if check.agreement < GUARD_MIN_AGREEMENT:
+            return f"{check.agreement:.1%} of labels equal to fp32 (the bar is {GUARD_MIN_AGREEMENT:.0%})"
+        loss = reference.macro_f1 - check.macro_f1
+        if loss > GUARD_MAX_MACRO_F1_LOSS:
+            return f"macro-F1 {100 * loss:.1f} points below fp32 (the bar is {100 * GUARD_MAX_MACRO_F1_LOSS:.1f})"
+        return None
 
 
 def _read_json(path: Path) -> dict:
@@ -118,3 +168,28 @@ def write_artifact_metadata(directory: Path, manifest: Manifest, labels: list[st
     write_json(directory / MANIFEST, asdict(manifest))
     write_json(directory / LABELS_FILE, {"labels": labels})
     write_json(directory / CALIBRATION_FILE, asdict(calibration))
+
+
+def read_precision(directory: Path) -> PrecisionReport | None:
+    """The artifact's precision guard, or ``None`` when it was never measured (``ticketguard precision``)."""
+    path = directory / PRECISION_FILE
+    if not path.exists():
+        return None
+    data = _read_json(path)
+    try:
+        modes = {name: ModeCheck(**check) for name, check in data["modes"].items()}
+        report = PrecisionReport(rows=int(data["rows"]), hardware=Hardware(**data["hardware"]), modes=modes,
+                                 created=str(data.get("created", "")))
+    except (KeyError, TypeError, AttributeError) as err:
+        raise ArtifactError(f"{path} is not a precision report: {err}") from err
+    unknown = set(modes) - set(PRECISIONS)
+    if unknown:
+        raise ArtifactError(f"{path}: unknown precision modes {sorted(unknown)}, expected some of {PRECISIONS}")
+    return report
+
+
+def write_precision(directory: Path, report: PrecisionReport) -> None:
+    """Write the guard into an artifact, replacing the previous one atomically."""
+    staging = directory / f".{PRECISION_FILE}.tmp"
+    write_json(staging, asdict(report))
+    staging.replace(directory / PRECISION_FILE)

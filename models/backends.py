@@ -8,6 +8,7 @@ length of each encoding drives batching, and ``forward`` only pads and runs the 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol, cast
@@ -20,6 +21,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreT
 from ticketguard.models.artifact import POOLINGS
 from ticketguard.models.errors import ArtifactError
 from ticketguard.models.heads import MeanPoolingClassifier
+from ticketguard.models.precision import autocast_for, quantize_int8
 
 TFIDF_FILE = "tfidf.joblib"
 
@@ -58,20 +60,28 @@ def logits_of(output: Any) -> torch.Tensor:
 
 
 class TransformerBackend:
-    """A fine-tuned transformer encoder with a classification head."""
+    """A fine-tuned transformer encoder with a classification head, run in one precision mode.
+
+    The tokenizer is only used by ``encode`` and ``offsets``, under a lock (a Rust tokenizer fails
+    when two threads call it at once); ``forward`` pads token ids itself, so the service can encode
+    requests on its event loop while the inference thread runs the model.
+    """
 
     def __init__(self, model: torch.nn.Module, tokenizer: PreTrainedTokenizerBase, *, max_length: int,
-                 device: str = "cpu") -> None:
+                 device: str = "cpu", precision: str = "fp32") -> None:
         self.device = torch.device(device)
         # a transformers model or a MeanPoolingClassifier: both save_pretrained and take ids + mask
         self.model: Any = model.to(self.device).eval()
         self.tokenizer = tokenizer
         self.max_length = max_length
+        self.precision = precision
+        self.pad_id = int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0)
+        self._tokenizer_lock = threading.Lock()
 
     @classmethod
     def load(cls, directory: Path, *, max_length: int, pooling: str, num_labels: int, device: str = "cpu",
-             quantize: bool = False) -> TransformerBackend:
-        """Load an artifact's weights and tokenizer.
+             precision: str = "fp32") -> TransformerBackend:
+        """Load an artifact's weights and tokenizer, in ``precision`` (see :mod:`~ticketguard.models.precision`).
 
         Raises:
             ArtifactError: the weights cannot be read, or int8 is asked for on a GPU.
@@ -81,31 +91,39 @@ class TransformerBackend:
             model = load_transformer(directory, pooling=pooling, num_labels=num_labels)
         except (OSError, ValueError) as err:
             raise ArtifactError(f"cannot load transformer weights from {directory}: {err}") from err
-        if quantize:
+        if precision == "int8":
             if torch.device(device).type != "cpu":
                 raise ArtifactError("int8 quantisation is for CPU inference only")
-            # int8 weights for every Linear layer: faster on CPU, scores move by ~1e-2 at most
-            model = torch.ao.quantization.quantize_dynamic(model.eval(), {torch.nn.Linear}, dtype=torch.qint8)
-        return cls(model, tokenizer, max_length=max_length, device=device)
+            model = quantize_int8(model)
+        return cls(model, tokenizer, max_length=max_length, device=device, precision=precision)
 
     def save(self, directory: Path) -> None:
         self.model.save_pretrained(directory)
         self.tokenizer.save_pretrained(directory)
 
     def encode(self, texts: list[str]) -> list[list[int]]:
-        return self.tokenizer(texts, add_special_tokens=True, truncation=True, max_length=self.max_length)["input_ids"]
+        with self._tokenizer_lock:
+            return self.tokenizer(texts, add_special_tokens=True, truncation=True,
+                                  max_length=self.max_length)["input_ids"]
 
     def offsets(self, text: str) -> list[tuple[int, int]]:
-        encoding = self.tokenizer(text, add_special_tokens=True, truncation=True, max_length=self.max_length,
-                                  return_offsets_mapping=True, return_special_tokens_mask=True)
+        with self._tokenizer_lock:
+            encoding = self.tokenizer(text, add_special_tokens=True, truncation=True, max_length=self.max_length,
+                                      return_offsets_mapping=True, return_special_tokens_mask=True)
         return [(a, b) for (a, b), special in zip(encoding["offset_mapping"], encoding["special_tokens_mask"],
                                                   strict=True) if not special and b > a]
 
     def forward(self, encoded: Sequence[Sequence[Any]]) -> np.ndarray:
-        ids = cast(list[list[int]], list(encoded))
-        batch = self.tokenizer.pad({"input_ids": ids}, return_tensors="pt").to(self.device)
-        with torch.inference_mode():
-            logits = logits_of(self.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]))
+        ids = cast(Sequence[Sequence[int]], encoded)
+        longest = max(len(row) for row in ids)
+        input_ids = np.full((len(ids), longest), self.pad_id, dtype=np.int64)
+        mask = np.zeros((len(ids), longest), dtype=np.int64)
+        for i, row in enumerate(ids):  # right padding, as the tokenizer pads
+            input_ids[i, :len(row)] = row
+            mask[i, :len(row)] = 1
+        with torch.inference_mode(), autocast_for(self.precision, self.device):
+            logits = logits_of(self.model(input_ids=torch.from_numpy(input_ids).to(self.device),
+                                          attention_mask=torch.from_numpy(mask).to(self.device)))
         return logits.float().cpu().numpy()
 
 

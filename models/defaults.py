@@ -13,3 +13,13 @@ MAX_CHARS = 20_000
 DEFAULT_BATCH_SIZE = 64
 #: most padded tokens (messages x longest message) in one forward pass
 DEFAULT_MAX_BATCH_TOKENS = 2048
+#: numeric precisions a transformer can run in (``fp32`` is the reference the others are checked against)
+PRECISIONS = ("fp32", "bf16", "int8")
+#: the quality guard: a precision may be chosen by default only if at least this share of its dev
+#: labels equals fp32's ...
+GUARD_MIN_AGREEMENT = 0.99
+#: ... and its dev macro-F1 is at most this far below fp32's (0.005 = half a point)
+GUARD_MAX_MACRO_F1_LOSS = 0.005
+#: batching on a CUDA device: large batches keep it busy (a CPU gains nothing past a few thousand tokens)
+CUDA_BATCH_SIZE = 256
+CUDA_MAX_BATCH_TOKENS = 32_768

@@ -1,8 +1,10 @@
-"""What the hardware does fast: used to pick bfloat16 only where it is native."""
+"""What the hardware does fast: the device to run on, its batch sizes, and whether bfloat16 is native."""
 
 from __future__ import annotations
 
 import torch
+
+from ticketguard.models.defaults import CUDA_BATCH_SIZE, CUDA_MAX_BATCH_TOKENS, DEFAULT_BATCH_SIZE, DEFAULT_MAX_BATCH_TOKENS
 
 
 def bf16_is_fast(device: str = "cpu") -> bool:
@@ -19,3 +21,28 @@ def bf16_is_fast(device: str = "cpu") -> bool:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):  # torch built without oneDNN
         return False
+
+
+def pick_device(requested: str, *, cuda_available: bool | None = None) -> str:
+    """The torch device to run on: ``"auto"`` means CUDA when there is one, else the CPU.
+
+    Args:
+        requested: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+        cuda_available: whether a CUDA device exists (default: ask torch).
+
+    Raises:
+        ValueError: a CUDA device is asked for on a machine without one.
+    """
+    available = torch.cuda.is_available() if cuda_available is None else cuda_available
+    if requested == "auto":
+        return "cuda" if available else "cpu"
+    if torch.device(requested).type == "cuda" and not available:
+        raise ValueError(f"device {requested!r} was asked for, but torch sees no CUDA device")
+    return requested
+
+
+def batch_limits(device: str) -> tuple[int, int]:
+    """Default (messages, padded tokens) per forward pass on ``device``: large batches on a GPU."""
+    if torch.device(device).type == "cuda":
+        return CUDA_BATCH_SIZE, CUDA_MAX_BATCH_TOKENS
+    return DEFAULT_BATCH_SIZE, DEFAULT_MAX_BATCH_TOKENS

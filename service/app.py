@@ -39,8 +39,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await run_in_threadpool(upgrade_database, engine)
         classifier: Classifier = app.state.preloaded_classifier or await run_in_threadpool(
             Classifier.load, settings.resolved_model_path, batch_size=settings.batch_size, threads=settings.threads,
-            quantize=settings.quantize)
-        batcher = MicroBatcher(classifier.predict, max_batch_size=settings.microbatch_max_size,
+            device=settings.device, precision=settings.precision)
+        batcher = MicroBatcher(classifier.encode, classifier.predict_encoded, max_batch_size=settings.microbatch_max_size,
+                               max_batch_tokens=settings.microbatch_max_tokens,
                                max_wait_ms=settings.microbatch_max_wait_ms, queue_size=settings.microbatch_queue_size,
                                enabled=settings.microbatch_enabled, retry_after=settings.retry_after_seconds,
                                metrics=metrics)
@@ -54,6 +55,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             logger.warning("no API keys configured: /v1/classify and /v1/messages refuse every request "
                            "(set TICKETGUARD_API_KEYS, or TICKETGUARD_AUTH_DISABLED=true for local use)")
         logger.info("ready", extra={"model_version": classifier.model_version,
+                                    "precision": classifier.precision.describe(),
                                     "microbatch": settings.microbatch_enabled,
                                     "database": engine.url.render_as_string(hide_password=True)})
         yield
@@ -86,7 +88,11 @@ def create_app(settings: Settings | None = None, *, classifier: Classifier | Non
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.preloaded_classifier = classifier
-    app.dependency_overrides[get_settings] = lambda: settings
+
+    async def app_settings() -> Settings:  # async: a plain function would run in the thread pool
+        return settings
+
+    app.dependency_overrides[get_settings] = app_settings
     install_error_handlers(app)
     install_openapi(app, settings)
     app.add_middleware(BodyGuardMiddleware, max_bytes=settings.max_body_bytes)

@@ -1,10 +1,15 @@
 """Micro-batching: concurrent requests share one ``Classifier.predict`` call.
 
-Requests put *jobs* (a list of texts and a future) on a bounded queue. One worker task takes the
-first waiting job, keeps collecting jobs for at most ``max_wait_ms`` or until ``max_batch_size``
-messages are gathered, then runs a single ``predict`` in a one-thread executor, so the event loop
-stays free and torch's intra-op threads are not oversubscribed. While a batch runs, new requests
-queue up and form the next batch, so under load batches fill without waiting.
+Each request's texts are encoded (tokenised) once as it arrives, by the classifier's own
+``encode``: on the event loop for a short request, in a worker thread for a long one. The request
+then puts a *job* (its encodings, their token count and a future) on a bounded queue. One worker
+task takes the first waiting job and keeps collecting jobs for at most ``max_wait_ms``, until the
+next job would take the batch past ``max_batch_size`` messages or ``max_batch_tokens`` tokens (a
+job over either limit on its own runs alone); it then runs a single ``predict`` on the encodings
+in a one-thread executor, so the event loop stays free and torch's intra-op threads are not
+oversubscribed. While a batch runs, new requests queue up and form the next batch, so under load
+batches fill without waiting, and a burst of long e-mails cannot make a chat line wait for all of
+them.
 
 When the queue already holds ``queue_size`` messages, :meth:`MicroBatcher.submit` raises
 :class:`~service.errors.OverloadedError` (a 503 with ``Retry-After``) instead of letting it grow.
@@ -22,19 +27,27 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
 
+from starlette.concurrency import run_in_threadpool
+
+from ticketguard.models.classifier import Encoded, token_count
 from ticketguard.models.prediction import Result
 from ticketguard.service.errors import NotReadyError, OverloadedError
 from ticketguard.service.metrics import Metrics
 
 logger = logging.getLogger(__name__)
 
-PredictFn = Callable[[Sequence[str]], list[Result]]
+EncodeFn = Callable[[Sequence[str]], list[Encoded]]
+PredictFn = Callable[[Sequence[Encoded]], list[Result]]
 T = TypeVar("T")
+#: requests with more characters than this are tokenised off the event loop (a thread hop costs
+#: less than blocking every other request while a long e-mail is tokenised)
+INLINE_ENCODE_CHARS = 4096
 
 
 @dataclass
 class _Job:
-    texts: list[str]
+    items: list[Encoded]
+    tokens: int
     future: asyncio.Future[list[Result]]
 
 
@@ -42,8 +55,10 @@ class MicroBatcher:
     """Merge concurrent ``submit`` calls into batched ``predict`` calls.
 
     Args:
-        predict: the batch function, normally ``Classifier.predict``.
-        max_batch_size: a batch closes once it holds this many messages.
+        encode: the encoding function, normally ``Classifier.encode``.
+        predict: the batch function on encodings, normally ``Classifier.predict_encoded``.
+        max_batch_size: a batch holds at most this many messages (unless one request has more).
+        max_batch_tokens: a batch holds at most this many tokens (unless one request has more).
         max_wait_ms: how long the first job of a batch waits for company.
         queue_size: messages allowed to wait; more raise ``OverloadedError``.
         enabled: ``False`` runs each job alone (no merging).
@@ -51,19 +66,23 @@ class MicroBatcher:
         metrics: where batch sizes, durations and queue depth are recorded.
 
     Example:
-        >>> batcher = MicroBatcher(classifier.predict, max_batch_size=64, max_wait_ms=5, queue_size=1024)
+        >>> batcher = MicroBatcher(classifier.encode, classifier.predict_encoded, max_batch_size=64,
+        ...                        max_batch_tokens=4096, max_wait_ms=5, queue_size=1024)
         >>> await batcher.start()
         >>> (await batcher.submit(["where is my parcel?"]))[0].label
         'complaint'
     """
 
-    def __init__(self, predict: PredictFn, *, max_batch_size: int, max_wait_ms: float, queue_size: int,
-                 enabled: bool = True, retry_after: int = 1, metrics: Metrics | None = None) -> None:
-        if max_batch_size < 1 or queue_size < 1 or max_wait_ms < 0:
-            raise ValueError(f"bad batcher limits: max_batch_size={max_batch_size}, queue_size={queue_size}, "
-                             f"max_wait_ms={max_wait_ms}")
+    def __init__(self, encode: EncodeFn, predict: PredictFn, *, max_batch_size: int, max_batch_tokens: int,
+                 max_wait_ms: float, queue_size: int, enabled: bool = True, retry_after: int = 1,
+                 metrics: Metrics | None = None) -> None:
+        if max_batch_size < 1 or max_batch_tokens < 1 or queue_size < 1 or max_wait_ms < 0:
+            raise ValueError(f"bad batcher limits: max_batch_size={max_batch_size}, max_batch_tokens={max_batch_tokens}, "
+                             f"queue_size={queue_size}, max_wait_ms={max_wait_ms}")
+        self._encode = encode
         self._predict = predict
         self.max_batch_size = max_batch_size
+        self.max_batch_tokens = max_batch_tokens
         self.max_wait = max_wait_ms / 1000
         self.queue_size = queue_size
         self.enabled = enabled
@@ -72,6 +91,8 @@ class MicroBatcher:
         self._queue: asyncio.Queue[_Job] | None = None
         self._task: asyncio.Task[None] | None = None
         self._executor: ThreadPoolExecutor | None = None
+        #: a job taken from the queue that did not fit the previous batch: it opens the next one
+        self._carried: _Job | None = None
         self._depth = 0
 
     @property
@@ -97,11 +118,14 @@ class MicroBatcher:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        waiting = [self._carried] if self._carried is not None else []
+        self._carried = None
         if self._queue is not None:
             while not self._queue.empty():
-                job = self._queue.get_nowait()
-                if not job.future.done():
-                    job.future.set_exception(NotReadyError("the service is shutting down"))
+                waiting.append(self._queue.get_nowait())
+        for job in waiting:
+            if not job.future.done():
+                job.future.set_exception(NotReadyError("the service is shutting down"))
         self._set_depth(0)
         if self._executor is not None:
             self._executor.shutdown(wait=True)
@@ -122,9 +146,15 @@ class MicroBatcher:
             self.metrics.rejected.inc(len(texts))
             raise OverloadedError(f"inference queue is full ({self._depth} messages waiting); retry later",
                                   retry_after=self.retry_after)
-        job = _Job(list(texts), asyncio.get_running_loop().create_future())
-        self.metrics.accepted.inc(len(job.texts))
-        self._set_depth(self._depth + len(job.texts))
+        if sum(len(t) for t in texts) <= INLINE_ENCODE_CHARS:
+            items = self._encode(texts)
+        else:
+            items = await run_in_threadpool(self._encode, texts)
+            if not self.running:  # stopped while this request was being tokenised
+                raise NotReadyError("the service is shutting down")
+        job = _Job(items, sum(token_count(item) for item in items), asyncio.get_running_loop().create_future())
+        self.metrics.accepted.inc(len(items))
+        self._set_depth(self._depth + len(items))
         self._queue.put_nowait(job)
         return await job.future
 
@@ -145,27 +175,41 @@ class MicroBatcher:
         self._depth = value
         self.metrics.queue_depth.set(value)
 
-    async def _collect(self) -> list[_Job]:
-        """The next batch: the first waiting job plus whatever joins within ``max_wait``."""
+    async def _next_job(self, timeout: float | None) -> _Job | None:
+        """The carried-over job, else the next queued one, waiting at most ``timeout`` seconds."""
         assert self._queue is not None
-        jobs = [await self._queue.get()]
-        size = len(jobs[0].texts)
+        if self._carried is not None:
+            job, self._carried = self._carried, None
+            return job
+        try:
+            return self._queue.get_nowait()
+        except asyncio.QueueEmpty:
+            if timeout is not None and timeout <= 0:
+                return None
+        try:
+            return await asyncio.wait_for(self._queue.get(), timeout)
+        except TimeoutError:
+            return None
+
+    async def _collect(self) -> list[_Job]:
+        """The next batch: the first waiting job plus whatever fits and joins within ``max_wait``."""
+        first = await self._next_job(None)
+        assert first is not None
+        jobs = [first]
+        size, tokens = len(first.items), first.tokens
         if self.enabled:
             loop = asyncio.get_running_loop()
             deadline = loop.time() + self.max_wait
-            while size < self.max_batch_size:
-                try:
-                    job = self._queue.get_nowait()
-                except asyncio.QueueEmpty:
-                    remaining = deadline - loop.time()
-                    if remaining <= 0:
-                        break
-                    try:
-                        job = await asyncio.wait_for(self._queue.get(), remaining)
-                    except TimeoutError:
-                        break
+            while size < self.max_batch_size and tokens < self.max_batch_tokens:
+                job = await self._next_job(deadline - loop.time())
+                if job is None:
+                    break
+                if size + len(job.items) > self.max_batch_size or tokens + job.tokens > self.max_batch_tokens:
+                    self._carried = job  # too big to join: it opens the next batch
+                    break
                 jobs.append(job)
-                size += len(job.texts)
+                size += len(job.items)
+                tokens += job.tokens
         self._set_depth(self._depth - size)
         return jobs
 
@@ -177,22 +221,22 @@ class MicroBatcher:
                 await self._execute(jobs)
 
     async def _execute(self, jobs: list[_Job]) -> None:
-        texts = [text for job in jobs for text in job.texts]
+        items = [item for job in jobs for item in job.items]
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
         try:
-            predictions = await loop.run_in_executor(self._executor, self._predict, texts)
+            predictions = await loop.run_in_executor(self._executor, self._predict, items)
         except Exception as err:  # noqa: BLE001 - handed to every waiting request, which re-raises it
-            logger.exception("predict failed on a batch of %d messages", len(texts))
+            logger.exception("predict failed on a batch of %d messages", len(items))
             for job in jobs:
                 _resolve(job, error=err)
             return
-        self.metrics.batch_size.observe(len(texts))
+        self.metrics.batch_size.observe(len(items))
         self.metrics.batch_latency.observe(time.perf_counter() - started)
         offset = 0
         for job in jobs:
-            _resolve(job, result=predictions[offset:offset + len(job.texts)])
-            offset += len(job.texts)
+            _resolve(job, result=predictions[offset:offset + len(job.items)])
+            offset += len(job.items)
 
 
 def _resolve(job: _Job, *, result: list[Result] | None = None, error: BaseException | None = None) -> None:

@@ -1,4 +1,8 @@
-"""Dependencies handed to routes through ``Annotated`` aliases (tests override ``get_settings``)."""
+"""Dependencies handed to routes through ``Annotated`` aliases (tests override ``get_settings``).
+
+The per-request ones are ``async def``: FastAPI runs a plain ``def`` dependency in its thread
+pool, a thread hop per dependency per request, for work that takes microseconds.
+"""
 
 from __future__ import annotations
 
@@ -26,19 +30,19 @@ def _state(request: Request, name: str) -> Any:
     return value
 
 
-def get_classifier(request: Request) -> Classifier:
+async def get_classifier(request: Request) -> Classifier:
     return _state(request, "classifier")
 
 
-def get_batcher(request: Request) -> MicroBatcher:
+async def get_batcher(request: Request) -> MicroBatcher:
     return _state(request, "batcher")
 
 
-def get_metrics(request: Request) -> Metrics:
+async def get_metrics(request: Request) -> Metrics:
     return _state(request, "metrics")
 
 
-def get_session_factory(request: Request) -> sessionmaker[Session]:
+async def get_session_factory(request: Request) -> sessionmaker[Session]:
     return _state(request, "session_factory")
 
 
@@ -56,7 +60,7 @@ SessionDep = Annotated[Session, Depends(get_session)]
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="one of TICKETGUARD_API_KEYS")
 
 
-def require_api_key(settings: SettingsDep, key: Annotated[str | None, Depends(_api_key_header)]) -> None:
+async def require_api_key(settings: SettingsDep, key: Annotated[str | None, Depends(_api_key_header)]) -> None:
     """Accept the request when ``X-API-Key`` matches a configured key (constant-time)."""
     if settings.auth_disabled:
         return
@@ -77,7 +81,7 @@ ApiKeyDep = Depends(require_api_key)
 JSON_MEDIA_TYPE = "application/json"
 
 
-def require_json_body(request: Request) -> None:
+async def require_json_body(request: Request) -> None:
     """Refuse a body that is not declared as JSON (``application/json`` or ``application/*+json``),
     the way FastAPI decides whether to parse it, with a message naming the expected type."""
     declared = request.headers.get("content-type")

@@ -162,7 +162,14 @@ class ErrorOut(BaseModel):
     error: ErrorBody
 
 
+class PrecisionOut(BaseModel):
+    mode: str = Field(description="fp32, bf16 or int8")
+    forced: bool = Field(description="named in the settings rather than chosen by the quality guard")
+    guard: str = Field(description="reference (fp32), passed, not measured, or failed: <why>")
+
+
 class Health(BaseModel):
     status: str
     model_version: str | None = None
+    precision: PrecisionOut | None = None
     checks: dict[str, str] = Field(default_factory=dict)

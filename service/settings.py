@@ -15,7 +15,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ticketguard.data import CHALLENGE_DIR, CORPUS_DIR
-from ticketguard.models.defaults import DEFAULT_BATCH_SIZE, MAX_CHARS
+from ticketguard.models.defaults import MAX_CHARS
 
 #: the classifier reads at most this many characters, so no request may carry more per message
 HARD_MAX_TEXT_CHARS = MAX_CHARS
@@ -53,8 +53,13 @@ class Settings(BaseSettings):
     corpus_dir: Path = Field(default=CORPUS_DIR, description="labelled corpus")
     challenge_dir: Path = Field(default=CHALLENGE_DIR, description="challenge split (evaluation only)")
     threads: int | None = Field(default=None, ge=1, description="torch threads for inference")
-    batch_size: int = Field(default=DEFAULT_BATCH_SIZE, ge=1, le=1024, description="maximum messages per forward pass")
-    quantize: bool = Field(default=False, description="int8 dynamic quantisation of the model's linear layers (CPU)")
+    device: str = Field(default="auto", pattern=r"^(auto|cpu|cuda(:[0-9]+)?)$",
+                        description="torch device: auto (CUDA when present), cpu, cuda, cuda:N")
+    batch_size: int | None = Field(default=None, ge=1, le=4096,
+                                   description="maximum messages per forward pass (default: 64 on a CPU, 256 on a GPU)")
+    precision: Literal["auto", "fp32", "bf16", "int8"] = Field(
+        default="auto", description="auto: the fastest mode here that passed the model's quality guard; a named "
+                                    "mode is used even if it failed the guard (logged, and shown in /readyz)")
 
     # --- HTTP server -------------------------------------------------------------------------
     host: str = Field(default="127.0.0.1", description="bind address of `ticketguard serve` (0.0.0.0 in Docker)")
@@ -78,7 +83,9 @@ class Settings(BaseSettings):
 
     # --- micro-batching ----------------------------------------------------------------------
     microbatch_enabled: bool = Field(default=True, description="merge concurrent requests into one forward pass")
-    microbatch_max_size: int = Field(default=64, ge=1, le=1024, description="messages per merged batch")
+    microbatch_max_size: int = Field(default=64, ge=1, le=4096, description="messages per merged batch")
+    microbatch_max_tokens: int = Field(default=4096, ge=1, le=1_000_000,
+                                       description="tokens per merged batch (a request over it runs alone)")
     microbatch_max_wait_ms: float = Field(default=5.0, ge=0, le=1000, description="wait for more messages")
     microbatch_queue_size: int = Field(default=2048, ge=1, description="messages waiting; beyond it: 503")
     retry_after_seconds: int = Field(default=1, ge=1, le=3600, description="Retry-After of a 503")

@@ -3,7 +3,8 @@
 Everything happens in memory through the model's own :class:`~ticketguard.models.classifier.Classifier`:
 the dev split is cut in two (checkpoint selection | calibration), the temperature, flag thresholds
 and review threshold are fitted on the calibration part, and the test and challenge splits are only
-read for the final report. The artifact is then written into a staging directory next to the
+read for the final report. A transformer's precision modes are then checked against fp32 on the
+whole dev split (:mod:`~ticketguard.training.precision_guard`). The artifact is then written into a staging directory next to the
 destination and renamed into place, so an interrupted run never leaves a half-written model and
 never removes the previous one.
 """
@@ -25,7 +26,14 @@ from typing import Any
 
 import numpy as np
 
-from ticketguard.models.artifact import METRICS_FILE, Calibration, Manifest, write_artifact_metadata, write_json
+from ticketguard.models.artifact import (
+    METRICS_FILE,
+    Calibration,
+    Manifest,
+    write_artifact_metadata,
+    write_json,
+    write_precision,
+)
 from ticketguard.models.calibration import FlagThresholds, ReviewThreshold, TemperatureScaler, apply_temperature
 from ticketguard.models.classifier import Classifier
 from ticketguard.models.errors import ArtifactError, DataError
@@ -36,6 +44,7 @@ from ticketguard.training.corpus import CorpusRow, corpus_hash, load_corpus
 from ticketguard.training.evaluate import evaluate_rows
 from ticketguard.training.metrics import Metrics
 from ticketguard.training.model_card import render_model_card
+from ticketguard.training.precision_guard import measure_precision
 from ticketguard.training.splits import split_dev
 
 logger = logging.getLogger(__name__)
@@ -206,6 +215,9 @@ def _calibrate_evaluate_write(classifier: Classifier, config: TrainConfig, split
         write_artifact_metadata(staging, classifier.manifest, list(LABELS), classifier.calibration)
         write_json(staging / METRICS_FILE, report.to_dict())
         (staging / "MODEL_CARD.md").write_text(render_model_card(report), encoding="utf-8")
+        if config.arch == "transformer":
+            write_precision(staging, measure_precision(staging, splits.selection + splits.calibration,
+                                                       threads=config.threads))
         _install(staging, out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

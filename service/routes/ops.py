@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from ticketguard.service.db import check_database
 from ticketguard.service.errors import NotReadyError
 from ticketguard.service.openapi import error_responses
-from ticketguard.service.schemas import Health
+from ticketguard.service.schemas import Health, PrecisionOut
 
 router = APIRouter(tags=["operations"])
 
@@ -23,7 +23,8 @@ def healthz() -> Health:
 @router.get("/readyz", response_model=Health,
             responses={**error_responses(500), 503: {"model": Health, "description": "model, batcher or database not ready"}})
 async def readyz(request: Request) -> Health | JSONResponse:
-    """Ready when the model is loaded, the micro-batcher runs and the database answers."""
+    """Ready when the model is loaded, the micro-batcher runs and the database answers; ``precision`` says
+    which mode the model runs in and whether it passed the model's quality guard."""
     state = request.app.state
     classifier = getattr(state, "classifier", None)
     batcher = getattr(state, "batcher", None)
@@ -38,8 +39,13 @@ async def readyz(request: Request) -> Health | JSONResponse:
             checks["database"] = "ok"
         except NotReadyError as err:
             checks["database"] = err.message
+    precision = None
+    if classifier is not None:
+        choice = classifier.precision
+        precision = PrecisionOut(mode=choice.mode, forced=choice.forced, guard=choice.guard)
     health = Health(status="ready" if all(v == "ok" for v in checks.values()) else "not ready",
-                    model_version=classifier.model_version if classifier is not None else None, checks=checks)
+                    model_version=classifier.model_version if classifier is not None else None, precision=precision,
+                    checks=checks)
     if health.status != "ready":
         return JSONResponse(health.model_dump(), status_code=503)
     return health

@@ -150,7 +150,8 @@ def test_labels_in_another_order_are_reported_in_schema_order(tiny_artifact, tmp
 
 
 def test_int8_quantisation_keeps_scores_close(tiny_artifact, classifier):
-    quantized = Classifier.load(tiny_artifact, quantize=True)
+    quantized = Classifier.load(tiny_artifact, precision="int8")
+    assert quantized.precision.mode == "int8" and quantized.precision.forced
     for a, b in zip(quantized.predict(TEXTS), classifier.predict(TEXTS), strict=False):
         assert a.label == b.label
         assert a.scores == pytest.approx(b.scores, abs=0.05)

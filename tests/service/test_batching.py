@@ -44,7 +44,8 @@ def test_concurrent_submits_share_one_predict_call() -> None:
     async def scenario() -> None:
         predict = GatedPredict()
         metrics = Metrics()
-        batcher = MicroBatcher(predict, max_batch_size=64, max_wait_ms=50, queue_size=100, metrics=metrics)
+        batcher = MicroBatcher(list, predict, max_batch_tokens=10_000, max_batch_size=64, max_wait_ms=50, queue_size=100,
+                               metrics=metrics)
         await batcher.start()
         texts = [f"message {'x' * i}" for i in range(10)]
         results = await asyncio.gather(*(batcher.submit([t]) for t in texts))
@@ -60,7 +61,7 @@ def test_concurrent_submits_share_one_predict_call() -> None:
 def test_batches_close_at_max_size() -> None:
     async def scenario() -> None:
         predict = GatedPredict()
-        batcher = MicroBatcher(predict, max_batch_size=4, max_wait_ms=50, queue_size=100)
+        batcher = MicroBatcher(list, predict, max_batch_tokens=10_000, max_batch_size=4, max_wait_ms=50, queue_size=100)
         await batcher.start()
         await asyncio.gather(*(batcher.submit([str(i)]) for i in range(10)))
         await batcher.stop()
@@ -69,10 +70,33 @@ def test_batches_close_at_max_size() -> None:
     asyncio.run(scenario())
 
 
+def test_batches_close_on_the_token_budget() -> None:
+    async def scenario() -> None:
+        predict = GatedPredict()
+
+        def encode(texts: Sequence[str]) -> list[list[int]]:  # "tokens" are the words
+            return [[0] * len(t.split()) for t in texts]
+
+        def run(items: Sequence[Sequence[int]]) -> list[Result]:
+            return predict([str(len(i)) for i in items])
+
+        batcher = MicroBatcher(encode, run, max_batch_size=64, max_batch_tokens=10, max_wait_ms=50, queue_size=100)
+        await batcher.start()
+        words = [4, 4, 4, 12, 1, 1]  # tokens per request; all are queued before the worker wakes
+        await asyncio.gather(*(batcher.submit([" ".join(["w"] * n)]) for n in words))
+        await batcher.stop()
+        # 4+4 fit in 10 tokens and the third 4 opens the next batch; 12 is over the budget on its own and
+        # runs alone; arrival order is kept
+        assert predict.calls == [["4", "4"], ["4"], ["12"], ["1", "1"]]
+
+    asyncio.run(scenario())
+
+
 def test_disabled_batching_runs_each_request_alone() -> None:
     async def scenario() -> None:
         predict = GatedPredict()
-        batcher = MicroBatcher(predict, max_batch_size=64, max_wait_ms=50, queue_size=100, enabled=False)
+        batcher = MicroBatcher(list, predict, max_batch_tokens=10_000, max_batch_size=64, max_wait_ms=50, queue_size=100,
+                               enabled=False)
         await batcher.start()
         await asyncio.gather(batcher.submit(["a"]), batcher.submit(["b", "c"]), batcher.submit(["d"]))
         await batcher.stop()
@@ -86,7 +110,8 @@ def test_full_queue_refuses_with_retry_after() -> None:
         predict = GatedPredict()
         predict.gate.clear()  # the model is busy
         metrics = Metrics()
-        batcher = MicroBatcher(predict, max_batch_size=2, max_wait_ms=0, queue_size=3, retry_after=7, metrics=metrics)
+        batcher = MicroBatcher(list, predict, max_batch_tokens=10_000, max_batch_size=2, max_wait_ms=0, queue_size=3,
+                               retry_after=7, metrics=metrics)
         await batcher.start()
         first = asyncio.ensure_future(batcher.submit(["in flight"]))
         await _until(lambda: metrics.sample("ticketguard_queue_accepted_total") == 1 and batcher.depth == 0)
@@ -110,7 +135,7 @@ def test_full_queue_refuses_with_retry_after() -> None:
 def test_one_bad_message_gets_its_reason_in_the_shared_batch() -> None:
     async def scenario() -> None:
         predict = GatedPredict()
-        batcher = MicroBatcher(predict, max_batch_size=64, max_wait_ms=50, queue_size=100)
+        batcher = MicroBatcher(list, predict, max_batch_tokens=10_000, max_batch_size=64, max_wait_ms=50, queue_size=100)
         await batcher.start()
         good, bad = await asyncio.gather(batcher.submit(["fine"]), batcher.submit(["BAD"]))
         await batcher.stop()
@@ -123,7 +148,7 @@ def test_one_bad_message_gets_its_reason_in_the_shared_batch() -> None:
 
 def test_submit_before_start_or_after_stop_is_not_ready() -> None:
     async def scenario() -> None:
-        batcher = MicroBatcher(GatedPredict(), max_batch_size=4, max_wait_ms=1, queue_size=10)
+        batcher = MicroBatcher(list, GatedPredict(), max_batch_tokens=10_000, max_batch_size=4, max_wait_ms=1, queue_size=10)
         with pytest.raises(NotReadyError):
             await batcher.submit(["x"])
         await batcher.start()

@@ -146,10 +146,11 @@ def test_no_configured_keys_refuses_unless_auth_disabled(make_client: Callable[.
 
 
 def test_health_readiness_metrics_and_docs(client: TestClient, auth: dict[str, str]) -> None:
-    assert client.get("/healthz").json() == {"status": "ok", "model_version": None, "checks": {}}
+    assert client.get("/healthz").json() == {"status": "ok", "model_version": None, "precision": None, "checks": {}}
     ready = client.get("/readyz")
     assert ready.status_code == 200
     assert ready.json() == {"status": "ready", "model_version": "tiny-test-0",
+                            "precision": {"mode": "fp32", "forced": False, "guard": "reference"},
                             "checks": {"model": "ok", "batcher": "ok", "database": "ok"}}
     client.post("/v1/classify", json={"text": "Where is my parcel?", "lang": "en-GB"}, headers=auth)
     client.post("/v1/classify", json={"text": "hi"}, headers={"X-API-Key": "wrong-key-0123456789abcdef"})

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import seed_rows, write_jsonl
-from ticketguard.models.artifact import read_calibration, read_manifest
+from ticketguard.models.artifact import read_calibration, read_manifest, read_precision
 from ticketguard.models.classifier import Classifier
 from ticketguard.models.errors import DataError
 from ticketguard.models.labels import LABELS
@@ -114,6 +114,9 @@ def test_fine_tuning_the_real_base_reduces_loss(tmp_path):
     predictions = classifier.predict(["You are a useless idiot, read my message again.", "请问年度套餐可以开发票吗？"])
     assert [p.label for p in predictions] == ["abuse", "neutral"]
     assert report.selection.macro_f1 > 0.5
+    guard = read_precision(tmp_path / "model")  # every mode checked against fp32 on the 20 dev rows
+    assert guard is not None and guard.rows == 20 and set(guard.modes) == {"fp32", "bf16", "int8"}
+    assert guard.modes["fp32"].agreement == 1.0 and guard.modes["fp32"].macro_f1 > 0.5
 
 
 def test_an_interrupted_overwrite_keeps_the_previous_model(tfidf_artifact, tmp_path, monkeypatch):
