@@ -6,8 +6,13 @@ messages are gathered, then runs a single ``predict`` in a one-thread executor, 
 stays free and torch's intra-op threads are not oversubscribed. While a batch runs, new requests
 queue up and form the next batch, so under load batches fill without waiting.
 
+Two lanes: jobs submitted with ``priority=True`` (the webhook inbox worker) are taken before any
+bulk job (``/v1/classify``), so a saturating bulk load delays webhook classification by at most
+the batch being classified.
+
 When the queue already holds ``queue_size`` messages, :meth:`MicroBatcher.submit` raises
 :class:`~service.errors.OverloadedError` (a 503 with ``Retry-After``) instead of letting it grow.
+Priority jobs are not refused: their producer (the inbox worker) bounds them itself.
 With batching disabled every job runs on its own (same queue and limits; the benchmark baseline).
 """
 
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -69,7 +75,8 @@ class MicroBatcher:
         self.enabled = enabled
         self.retry_after = retry_after
         self.metrics = metrics or Metrics()
-        self._queue: asyncio.Queue[_Job] | None = None
+        self._queue: asyncio.PriorityQueue[tuple[int, int, _Job]] | None = None
+        self._order = itertools.count()
         self._task: asyncio.Task[None] | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._depth = 0
@@ -86,7 +93,7 @@ class MicroBatcher:
     async def start(self) -> None:
         if self.running:
             return
-        self._queue = asyncio.Queue()
+        self._queue = asyncio.PriorityQueue()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ticketguard-inference")
         self._task = asyncio.create_task(self._run(), name="ticketguard-microbatcher")
 
@@ -99,7 +106,7 @@ class MicroBatcher:
             self._task = None
         if self._queue is not None:
             while not self._queue.empty():
-                job = self._queue.get_nowait()
+                _, _, job = self._queue.get_nowait()
                 if not job.future.done():
                     job.future.set_exception(NotReadyError("the service is shutting down"))
         self._set_depth(0)
@@ -107,25 +114,27 @@ class MicroBatcher:
             self._executor.shutdown(wait=True)
             self._executor = None
 
-    async def submit(self, texts: Sequence[str]) -> list[Result]:
+    async def submit(self, texts: Sequence[str], *, priority: bool = False) -> list[Result]:
         """Classify ``texts`` (in order) as part of the next batch; one result per text.
 
+        ``priority`` jobs go before every waiting bulk job and are never refused for a full queue.
+
         Raises:
-            OverloadedError: the queue is full.
+            OverloadedError: the queue is full (bulk jobs only).
             NotReadyError: the batcher is not running.
         """
         if not texts:
             return []
         if not self.running or self._queue is None:
             raise NotReadyError("the classifier is not running")
-        if self._depth + len(texts) > self.queue_size:
+        if not priority and self._depth + len(texts) > self.queue_size:
             self.metrics.rejected.inc(len(texts))
             raise OverloadedError(f"inference queue is full ({self._depth} messages waiting); retry later",
                                   retry_after=self.retry_after)
         job = _Job(list(texts), asyncio.get_running_loop().create_future())
         self.metrics.accepted.inc(len(job.texts))
         self._set_depth(self._depth + len(job.texts))
-        self._queue.put_nowait(job)
+        self._queue.put_nowait((0 if priority else 1, next(self._order), job))
         return await job.future
 
     async def run_exclusive(self, fn: Callable[[], T]) -> T:
@@ -148,20 +157,20 @@ class MicroBatcher:
     async def _collect(self) -> list[_Job]:
         """The next batch: the first waiting job plus whatever joins within ``max_wait``."""
         assert self._queue is not None
-        jobs = [await self._queue.get()]
+        jobs = [(await self._queue.get())[2]]
         size = len(jobs[0].texts)
         if self.enabled:
             loop = asyncio.get_running_loop()
             deadline = loop.time() + self.max_wait
             while size < self.max_batch_size:
                 try:
-                    job = self._queue.get_nowait()
+                    _, _, job = self._queue.get_nowait()
                 except asyncio.QueueEmpty:
                     remaining = deadline - loop.time()
                     if remaining <= 0:
                         break
                     try:
-                        job = await asyncio.wait_for(self._queue.get(), remaining)
+                        _, _, job = await asyncio.wait_for(self._queue.get(), remaining)
                     except TimeoutError:
                         break
                 jobs.append(job)

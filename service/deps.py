@@ -15,6 +15,7 @@ from ticketguard.service.batching import MicroBatcher
 from ticketguard.service.errors import AuthenticationError, NotReadyError, UnsupportedMediaTypeError
 from ticketguard.service.metrics import Metrics
 from ticketguard.service.settings import Settings, get_settings
+from ticketguard.service.workers import InboxWorker
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
@@ -32,6 +33,15 @@ def get_classifier(request: Request) -> Classifier:
 
 def get_batcher(request: Request) -> MicroBatcher:
     return _state(request, "batcher")
+
+
+def get_inbox_worker(request: Request) -> InboxWorker:
+    return _state(request, "inbox_worker")
+
+
+def get_ack_session_factory(request: Request) -> sessionmaker[Session]:
+    """Sessions of the webhook route's own connection pool (its inserts never wait for the workers' connections)."""
+    return _state(request, "ack_session_factory")
 
 
 def get_metrics(request: Request) -> Metrics:
@@ -52,6 +62,8 @@ BatcherDep = Annotated[MicroBatcher, Depends(get_batcher)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 SessionFactoryDep = Annotated[sessionmaker[Session], Depends(get_session_factory)]
 SessionDep = Annotated[Session, Depends(get_session)]
+InboxWorkerDep = Annotated[InboxWorker, Depends(get_inbox_worker)]
+AckSessionFactoryDep = Annotated[sessionmaker[Session], Depends(get_ack_session_factory)]
 
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="one of TICKETGUARD_API_KEYS")
 
