@@ -84,7 +84,7 @@ class Front:
     def verify(self, *, headers: Mapping[str, str], body: bytes, secret: str, now: float, tolerance: int) -> None:
         signature = require_header(headers, SIGNATURE)
         timestamp = headers.get(TIMESTAMP)
-        if not timestamp:  # a rule webhook
+        if timestamp is None:  # a rule webhook
             if not same(base64.b64encode(hmac_digest(secret, body, "sha1")), signature.strip()):
                 raise SignatureError(f"{SIGNATURE} does not match the body (rule webhooks: base64 HMAC-SHA1)")
             return
