@@ -29,8 +29,10 @@ def enforce_limits(tickets: Sequence[TicketIn], settings: Settings) -> None:
             raise LimitError(f"{where}: {len(ticket.text)} characters; the limit is {settings.max_text_chars}")
 
 
-async def predict(tickets: Sequence[TicketIn], *, batcher: MicroBatcher, metrics: Metrics) -> list[Prediction]:
-    """Classify through the micro-batcher and count labels per language.
+async def predict(tickets: Sequence[TicketIn], *, batcher: MicroBatcher, metrics: Metrics,
+                  langs: Sequence[str | None] | None = None) -> list[Prediction]:
+    """Classify through the micro-batcher and count labels per language (``langs``: detected ones,
+    default: the tickets' own).
 
     Raises:
         InvalidInputError: the classifier could not classify an item (the request schema applies the
@@ -43,8 +45,8 @@ async def predict(tickets: Sequence[TicketIn], *, batcher: MicroBatcher, metrics
             where = f"items.{i}.text" if len(tickets) > 1 else "text"
             raise InvalidInputError(f"{where}: {result.reason}")
         predictions.append(result)
-    for ticket, prediction in zip(tickets, predictions, strict=True):
-        metrics.predictions.labels(label=prediction.label, lang=normalize_lang(ticket.lang) or UNKNOWN_LANG).inc()
+    for lang, prediction in zip(langs or [t.lang for t in tickets], predictions, strict=True):
+        metrics.predictions.labels(label=prediction.label, lang=normalize_lang(lang) or lang or UNKNOWN_LANG).inc()
     return predictions
 
 

@@ -11,6 +11,7 @@ from fastapi.security import APIKeyHeader
 from sqlalchemy.orm import Session, sessionmaker
 
 from ticketguard.models.classifier import Classifier
+from ticketguard.models.langdetect import LanguageDetector
 from ticketguard.service.batching import MicroBatcher
 from ticketguard.service.errors import AuthenticationError, NotReadyError, UnsupportedMediaTypeError
 from ticketguard.service.metrics import Metrics
@@ -44,6 +45,10 @@ def get_ack_session_factory(request: Request) -> sessionmaker[Session]:
     return _state(request, "ack_session_factory")
 
 
+def get_language_detector(request: Request) -> LanguageDetector:
+    return _state(request, "language_detector")
+
+
 def get_metrics(request: Request) -> Metrics:
     return _state(request, "metrics")
 
@@ -63,6 +68,7 @@ MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 SessionFactoryDep = Annotated[sessionmaker[Session], Depends(get_session_factory)]
 SessionDep = Annotated[Session, Depends(get_session)]
 InboxWorkerDep = Annotated[InboxWorker, Depends(get_inbox_worker)]
+LanguageDetectorDep = Annotated[LanguageDetector, Depends(get_language_detector)]
 AckSessionFactoryDep = Annotated[sessionmaker[Session], Depends(get_ack_session_factory)]
 
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="one of TICKETGUARD_API_KEYS")

@@ -79,7 +79,9 @@ class ExplanationOut(BaseModel):
 
 class ClassificationOut(BaseModel):
     id: str | None = None
-    lang: str | None = None
+    lang: str | None = Field(default=None, description="as sent, else detected (null: no language was likely)")
+    lang_confidence: float | None = Field(default=None, description="confidence of a detected language; null when "
+                                                                    "the caller gave it")
     label: Label
     scores: Scores = Field(description="calibrated probability of each of the five labels; they sum to 1")
     flags: list[Label] = Field(description="labels over their flag threshold, in precedence order")
