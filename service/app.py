@@ -54,6 +54,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                                metrics=metrics)
         await batcher.start()
         metrics.set_model(classifier.model_version)
+        await run_in_threadpool(app.state.language_detector.warm)  # loading later would stall the event loop
         session_factory = make_session_factory(engine)
         outbox_worker = OutboxWorker(session_factory=session_factory, settings=settings,
                                      client=app.state.writeback_client)

@@ -88,7 +88,7 @@ def test_kill_9_loses_nothing_acknowledged_and_writes_back_once(tmp_path: Path, 
         _wait_ready(base, process, log)
         for ticket in range(TICKETS):
             body = json.dumps(zendesk_comment(ticket=str(ticket), comment=f"c{ticket}")).encode()
-            response = httpx.post(f"{base}/v1/webhooks/zendesk", content=body, timeout=30,
+            response = httpx.post(f"{base}/v1/webhooks/zendesk", content=body, timeout=300,
                                   headers={"Content-Type": "application/json", **zendesk_headers(body)})
             assert response.status_code == 200 and response.json()["status"] == "accepted", response.text
         deadline = time.monotonic() + START_TIMEOUT_S
