@@ -107,7 +107,8 @@ async def receive_webhook(provider: ProviderPath, request: Request, settings: Se
     seconds = wait_seconds(wait, settings.webhook_max_wait_seconds) if provider == "generic" else 0.0
     finished = all(s.status != inbox.PENDING for s in stored)
     if not finished and seconds > 0:
-        finished = await worker.wait_for([s.id for s in stored if s.status == inbox.PENDING], seconds)
+        await worker.wait_for([s.id for s in stored if s.status == inbox.PENDING], seconds)
+        finished = True  # or another replica finished it: the read below tells
     if finished:
         message = await run_in_threadpool(lambda: _last_message(sessions, ids))
         if message is not None:
