@@ -1,7 +1,8 @@
-"""The label schema: the five labels, their order in model outputs, and their precedence."""
+"""The label schema: the five labels, their order in model outputs, their precedence, and confidence bands."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import Enum
 
 
@@ -35,3 +36,42 @@ def primary_label(present: set[str]) -> str:
         if name in present:
             return name
     return Label.NEUTRAL.value
+
+
+def severity(label: str) -> int:
+    """Rank of ``label`` in the precedence order: 0 is the most severe (threat).
+
+    Raises:
+        ValueError: ``label`` is not one of :data:`LABELS`.
+    """
+    try:
+        return LABEL2ID[label]
+    except KeyError as err:
+        raise ValueError(f"unknown label {label!r}; expected one of {', '.join(LABELS)}") from err
+
+
+def most_severe(labels: Iterable[str]) -> str:
+    """The most severe of ``labels`` (a ticket's label is the most severe of its messages' labels).
+
+    Example:
+        >>> most_severe(["complaint", "neutral", "abuse"])
+        'abuse'
+    """
+    return min(labels, key=severity, default=Label.NEUTRAL.value)
+
+
+#: confidence bands of a calibrated probability, highest first: (band, lowest probability in it)
+CONFIDENCE_BANDS: tuple[tuple[str, float], ...] = (("high", 0.85), ("medium", 0.6), ("low", 0.0))
+
+
+def confidence_band(probability: float) -> str:
+    """The band (high, medium, low) a label's calibrated probability falls into, as written to helpdesks.
+
+    Example:
+        >>> confidence_band(0.9), confidence_band(0.7), confidence_band(0.3)
+        ('high', 'medium', 'low')
+    """
+    for band, floor in CONFIDENCE_BANDS:
+        if probability >= floor:
+            return band
+    return CONFIDENCE_BANDS[-1][0]

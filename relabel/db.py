@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import Engine, bindparam, func, insert, select, update
 
+from ticketguard.models.langdetect import LanguageDetector
 from ticketguard.models.prediction import Unclassifiable
 from ticketguard.relabel.engine_local import LocalEngine
 from ticketguard.relabel.summary import Summary
@@ -66,7 +67,8 @@ def _pages(engine: Engine, model_version: str, chunk_rows: int) -> Iterator[list
 
 def relabel_database(engine: Engine, classifier: LocalEngine, *, chunk_rows: int = 1024,
                      progress: Callable[[int], None] | None = None,
-                     rejects: Callable[[list[dict[str, Any]]], None] | None = None) -> Summary:
+                     rejects: Callable[[list[dict[str, Any]]], None] | None = None,
+                     detector: LanguageDetector | None = None) -> Summary:
     """Re-label every message not yet labelled by ``classifier``'s model.
 
     Args:
@@ -75,16 +77,22 @@ def relabel_database(engine: Engine, classifier: LocalEngine, *, chunk_rows: int
         chunk_rows: messages per page and per transaction.
         progress: called with the number of messages handled after each committed chunk.
         rejects: called with the ``{"row", "id", "reason"}`` entries of each chunk.
+        detector: detects and stores the language (with its confidence) of messages stored without one
+            (default: a new one).
 
     Returns:
         The run's summary (new labels, languages, old x new shift).
     """
     version = classifier.model_version
     summary = Summary(model_version=version)
+    detector = detector or LanguageDetector()
+    table = Message.__table__
     items = ((page, [row.text for row in page]) for page in _pages(engine, version, chunk_rows))
-    set_label = (update(Message.__table__).where(Message.__table__.c.id == bindparam("_id"))
+    # a stored language is kept; a detected one fills only a missing language
+    set_label = (update(table).where(table.c.id == bindparam("_id"))
                  .values(label=bindparam("_label"), scores=bindparam("_scores"), flags=bindparam("_flags"),
-                         model_version=bindparam("_version")))
+                         model_version=bindparam("_version"), lang=func.coalesce(table.c.lang, bindparam("_lang")),
+                         lang_confidence=func.coalesce(table.c.lang_confidence, bindparam("_lang_confidence"))))
     for page, results in classifier.classify(items):
         now = datetime.now(UTC)
         updates, history, bad = [], [], []
@@ -94,9 +102,11 @@ def relabel_database(engine: Engine, classifier: LocalEngine, *, chunk_rows: int
                 summary.reject(reason)
                 bad.append({"row": row.id, "id": row.id, "reason": reason})
                 continue
-            summary.add(new=p.label, lang=row.lang, old=row.label)
+            detected = detector.detect(row.text) if row.lang is None and row.text is not None else None
+            summary.add(new=p.label, lang=row.lang or (detected.lang if detected else None), old=row.label)
             updates.append({"_id": row.id, "_label": p.label, "_scores": p.scores, "_flags": p.flags,
-                            "_version": version})
+                            "_version": version, "_lang": detected.lang if detected else None,
+                            "_lang_confidence": detected.confidence if detected else None})
             history.append({"message_id": row.id, "label": row.label, "scores": row.scores,
                             "model_version": row.model_version, "new_label": p.label,
                             "new_model_version": version, "relabelled_at": now})

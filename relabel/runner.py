@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ticketguard.models.errors import InvalidInputError
+from ticketguard.models.langdetect import LanguageDetector
 from ticketguard.models.prediction import Unclassifiable
 from ticketguard.relabel.checkpoint import Checkpoint, fingerprint
 from ticketguard.relabel.engine_local import Labelled
@@ -92,7 +93,7 @@ def _start(source: Source, paths: RunPaths, model_version: str, out_fmt: Format,
 
 
 def relabel_file(source: Source, output: Path, engine: Engine, *, resume: bool = True,
-                 progress: Progress | None = None) -> Summary:
+                 progress: Progress | None = None, detector: LanguageDetector | None = None) -> Summary:
     """Re-label every row of ``source`` into ``output``, exactly once, resuming a previous run.
 
     Args:
@@ -101,6 +102,7 @@ def relabel_file(source: Source, output: Path, engine: Engine, *, resume: bool =
         engine: a :class:`~relabel.engine_local.LocalEngine` or :class:`~relabel.engine_ray.RayEngine`.
         resume: continue from ``OUTPUT.checkpoint.json``; ``False`` starts over.
         progress: called after each committed chunk.
+        detector: detects the language of rows without one, for the summary (default: a new one).
 
     Returns:
         The summary of the whole run (resumed parts included); also written to ``OUTPUT.summary.json``.
@@ -113,6 +115,7 @@ def relabel_file(source: Source, output: Path, engine: Engine, *, resume: bool =
     checkpoint = _start(source, paths, engine.model_version, out_fmt, resume)
     summary = Summary.from_dict(checkpoint.summary)
     summary.model_version = engine.model_version
+    detector = detector or LanguageDetector()
     if progress:
         progress(summary.rows, checkpoint.offset)
     if not checkpoint.done:
@@ -120,7 +123,7 @@ def relabel_file(source: Source, output: Path, engine: Engine, *, resume: bool =
         rejects = RejectsWriter(paths.rejects, checkpoint.rejects)
         try:
             for chunk in engine.run(source, checkpoint.position):
-                rows, bad = _shape(chunk, source, engine.model_version, summary)
+                rows, bad = _shape(chunk, source, engine.model_version, summary, detector)
                 checkpoint.output = writer.write(rows)
                 checkpoint.rejects = rejects.write(bad)
                 last = chunk[-1][0]
@@ -138,9 +141,10 @@ def relabel_file(source: Source, output: Path, engine: Engine, *, resume: bool =
     return summary
 
 
-def _shape(chunk: Labelled, source: Source, model_version: str, summary: Summary
+def _shape(chunk: Labelled, source: Source, model_version: str, summary: Summary, detector: LanguageDetector
            ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Output rows and reject lines of one chunk; counts them into ``summary``."""
+    """Output rows and reject lines of one chunk; counts them into ``summary`` (rows without a language
+    under their detected one)."""
     columns = source.columns
     rows, bad = [], []
     for record, prediction in chunk:
@@ -150,7 +154,10 @@ def _shape(chunk: Labelled, source: Source, model_version: str, summary: Summary
             bad.append({"row": record.row, "id": data.get(columns.id), "reason": reason})
             summary.reject(reason)
             continue
-        summary.add(new=prediction.label, lang=data.get(columns.lang) if columns.lang else None,
-                    old=data.get(columns.label) if columns.label else None)
+        lang = data.get(columns.lang) if columns.lang else None
+        if lang in (None, "") and isinstance(data.get(columns.text), str):
+            detected = detector.detect(data[columns.text])
+            lang = detected.lang if detected else None
+        summary.add(new=prediction.label, lang=lang, old=data.get(columns.label) if columns.label else None)
         rows.append(labelled_row(data, prediction, model_version))
     return rows, bad

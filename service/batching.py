@@ -11,8 +11,13 @@ oversubscribed. While a batch runs, new requests queue up and form the next batc
 batches fill without waiting, and a burst of long e-mails cannot make a chat line wait for all of
 them.
 
+Two lanes: jobs submitted with ``priority=True`` (the webhook inbox worker) are taken before any
+bulk job (``/v1/classify``), so a saturating bulk load delays webhook classification by at most
+the batch being classified.
+
 When the queue already holds ``queue_size`` messages, :meth:`MicroBatcher.submit` raises
 :class:`~service.errors.OverloadedError` (a 503 with ``Retry-After``) instead of letting it grow.
+Priority jobs are not refused: their producer (the inbox worker) bounds them itself.
 With batching disabled every job runs on its own (same queue and limits; the benchmark baseline).
 """
 
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -88,7 +94,8 @@ class MicroBatcher:
         self.enabled = enabled
         self.retry_after = retry_after
         self.metrics = metrics or Metrics()
-        self._queue: asyncio.Queue[_Job] | None = None
+        self._queue: asyncio.PriorityQueue[tuple[int, int, _Job]] | None = None
+        self._order = itertools.count()
         self._task: asyncio.Task[None] | None = None
         self._executor: ThreadPoolExecutor | None = None
         #: a job taken from the queue that did not fit the previous batch: it opens the next one
@@ -107,7 +114,7 @@ class MicroBatcher:
     async def start(self) -> None:
         if self.running:
             return
-        self._queue = asyncio.Queue()
+        self._queue = asyncio.PriorityQueue()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ticketguard-inference")
         self._task = asyncio.create_task(self._run(), name="ticketguard-microbatcher")
 
@@ -122,7 +129,7 @@ class MicroBatcher:
         self._carried = None
         if self._queue is not None:
             while not self._queue.empty():
-                waiting.append(self._queue.get_nowait())
+                waiting.append(self._queue.get_nowait()[2])
         for job in waiting:
             if not job.future.done():
                 job.future.set_exception(NotReadyError("the service is shutting down"))
@@ -131,18 +138,20 @@ class MicroBatcher:
             self._executor.shutdown(wait=True)
             self._executor = None
 
-    async def submit(self, texts: Sequence[str]) -> list[Result]:
+    async def submit(self, texts: Sequence[str], *, priority: bool = False) -> list[Result]:
         """Classify ``texts`` (in order) as part of the next batch; one result per text.
 
+        ``priority`` jobs go before every waiting bulk job and are never refused for a full queue.
+
         Raises:
-            OverloadedError: the queue is full.
+            OverloadedError: the queue is full (bulk jobs only).
             NotReadyError: the batcher is not running.
         """
         if not texts:
             return []
         if not self.running or self._queue is None:
             raise NotReadyError("the classifier is not running")
-        if self._depth + len(texts) > self.queue_size:
+        if not priority and self._depth + len(texts) > self.queue_size:
             self.metrics.rejected.inc(len(texts))
             raise OverloadedError(f"inference queue is full ({self._depth} messages waiting); retry later",
                                   retry_after=self.retry_after)
@@ -155,7 +164,7 @@ class MicroBatcher:
         job = _Job(items, sum(token_count(item) for item in items), asyncio.get_running_loop().create_future())
         self.metrics.accepted.inc(len(items))
         self._set_depth(self._depth + len(items))
-        self._queue.put_nowait(job)
+        self._queue.put_nowait((0 if priority else 1, next(self._order), job))
         return await job.future
 
     async def run_exclusive(self, fn: Callable[[], T]) -> T:
@@ -182,12 +191,12 @@ class MicroBatcher:
             job, self._carried = self._carried, None
             return job
         try:
-            return self._queue.get_nowait()
+            return self._queue.get_nowait()[2]
         except asyncio.QueueEmpty:
             if timeout is not None and timeout <= 0:
                 return None
         try:
-            return await asyncio.wait_for(self._queue.get(), timeout)
+            return (await asyncio.wait_for(self._queue.get(), timeout))[2]
         except TimeoutError:
             return None
 

@@ -1,22 +1,16 @@
-"""The service's use of the classifier: limits, micro-batched prediction, and webhook ingestion."""
+"""The service's use of the classifier: limits, micro-batched prediction and explanations."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-
-from sqlalchemy.orm import Session, sessionmaker
-from starlette.concurrency import run_in_threadpool
 
 from ticketguard.models.errors import InvalidInputError
 from ticketguard.models.explain import Explainer, Explanation
 from ticketguard.models.languages import UNKNOWN_LANG, normalize_lang
 from ticketguard.models.prediction import Prediction, Unclassifiable
-from ticketguard.service import repository
 from ticketguard.service.batching import MicroBatcher
 from ticketguard.service.errors import LimitError
 from ticketguard.service.metrics import Metrics
-from ticketguard.service.orm import Message
 from ticketguard.service.schemas import TicketIn
 from ticketguard.service.settings import Settings
 
@@ -35,8 +29,10 @@ def enforce_limits(tickets: Sequence[TicketIn], settings: Settings) -> None:
             raise LimitError(f"{where}: {len(ticket.text)} characters; the limit is {settings.max_text_chars}")
 
 
-async def predict(tickets: Sequence[TicketIn], *, batcher: MicroBatcher, metrics: Metrics) -> list[Prediction]:
-    """Classify through the micro-batcher and count labels per language.
+async def predict(tickets: Sequence[TicketIn], *, batcher: MicroBatcher, metrics: Metrics,
+                  langs: Sequence[str | None] | None = None) -> list[Prediction]:
+    """Classify through the micro-batcher and count labels per language (``langs``: detected ones,
+    default: the tickets' own).
 
     Raises:
         InvalidInputError: the classifier could not classify an item (the request schema applies the
@@ -49,8 +45,8 @@ async def predict(tickets: Sequence[TicketIn], *, batcher: MicroBatcher, metrics
             where = f"items.{i}.text" if len(tickets) > 1 else "text"
             raise InvalidInputError(f"{where}: {result.reason}")
         predictions.append(result)
-    for ticket, prediction in zip(tickets, predictions, strict=True):
-        metrics.predictions.labels(label=prediction.label, lang=normalize_lang(ticket.lang) or UNKNOWN_LANG).inc()
+    for lang, prediction in zip(langs or [t.lang for t in tickets], predictions, strict=True):
+        metrics.predictions.labels(label=prediction.label, lang=normalize_lang(lang) or lang or UNKNOWN_LANG).inc()
     return predictions
 
 
@@ -61,40 +57,3 @@ async def explain(texts: Sequence[str], predictions: Sequence[Prediction], *, ex
         return [explainer.explain(text, [p.label, *p.flags]) for text, p in zip(texts, predictions, strict=True)]
 
     return await batcher.run_exclusive(run)
-
-
-@dataclass(frozen=True)
-class Ingested:
-    message: Message
-    duplicate: bool
-
-
-async def ingest(ticket: TicketIn, *, source: str, external_id: str, batcher: MicroBatcher,
-                 session_factory: sessionmaker[Session], settings: Settings, metrics: Metrics,
-                 model_version: str, explainer: Explainer | None = None) -> Ingested:
-    """Classify and store one delivered message; a message seen before is returned as stored.
-
-    The row is committed before this returns, so a 2xx is only ever sent for a durable message.
-    With an ``explainer`` the explanation of the label and flags is stored with it.
-    """
-    def lookup() -> Message | None:
-        with session_factory() as session:
-            return repository.find_message(session=session, source=source, external_id=external_id)
-
-    existing = await run_in_threadpool(lookup)
-    if existing is not None:
-        return Ingested(existing, duplicate=True)
-    prediction = (await predict([ticket], batcher=batcher, metrics=metrics))[0]
-    explanation = None
-    if explainer is not None:
-        explanation = (await explain([ticket.text], [prediction], explainer=explainer, batcher=batcher))[0]
-
-    def store() -> repository.StoredMessage:
-        with session_factory() as session:
-            return repository.save_message(session=session, source=source, external_id=external_id,
-                                           text=ticket.text, lang=normalize_lang(ticket.lang) or ticket.lang,
-                                           prediction=prediction, explanation=explanation,
-                                           model_version=model_version, store_text=settings.store_text)
-
-    stored = await run_in_threadpool(store)
-    return Ingested(stored.message, duplicate=not stored.created)

@@ -15,10 +15,12 @@ from fastapi.security import APIKeyHeader
 from sqlalchemy.orm import Session, sessionmaker
 
 from ticketguard.models.classifier import Classifier
+from ticketguard.models.langdetect import LanguageDetector
 from ticketguard.service.batching import MicroBatcher
 from ticketguard.service.errors import AuthenticationError, NotReadyError, UnsupportedMediaTypeError
 from ticketguard.service.metrics import Metrics
 from ticketguard.service.settings import Settings, get_settings
+from ticketguard.service.workers import InboxWorker
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
@@ -36,6 +38,19 @@ async def get_classifier(request: Request) -> Classifier:
 
 async def get_batcher(request: Request) -> MicroBatcher:
     return _state(request, "batcher")
+
+
+async def get_inbox_worker(request: Request) -> InboxWorker:
+    return _state(request, "inbox_worker")
+
+
+async def get_ack_session_factory(request: Request) -> sessionmaker[Session]:
+    """Sessions of the webhook route's own connection pool (its inserts never wait for the workers' connections)."""
+    return _state(request, "ack_session_factory")
+
+
+async def get_language_detector(request: Request) -> LanguageDetector:
+    return _state(request, "language_detector")
 
 
 async def get_metrics(request: Request) -> Metrics:
@@ -56,6 +71,9 @@ BatcherDep = Annotated[MicroBatcher, Depends(get_batcher)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 SessionFactoryDep = Annotated[sessionmaker[Session], Depends(get_session_factory)]
 SessionDep = Annotated[Session, Depends(get_session)]
+InboxWorkerDep = Annotated[InboxWorker, Depends(get_inbox_worker)]
+LanguageDetectorDep = Annotated[LanguageDetector, Depends(get_language_detector)]
+AckSessionFactoryDep = Annotated[sessionmaker[Session], Depends(get_ack_session_factory)]
 
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="one of TICKETGUARD_API_KEYS")
 

@@ -61,6 +61,13 @@ class ProviderDisabledError(NotFoundError):
     code = "provider_disabled"
 
 
+class AmbiguousTicketError(ServiceError):
+    """A ticket id found in several helpdesk accounts; the caller must name the account."""
+
+    status_code = 409
+    code = "ambiguous_ticket"
+
+
 class PayloadError(ServiceError):
     """A webhook body that is valid JSON but not the provider's documented shape."""
 
@@ -105,9 +112,10 @@ class OverloadedError(ServiceError):
     status_code = 503
     code = "overloaded"
 
-    def __init__(self, message: str, *, retry_after: int) -> None:
+    def __init__(self, message: str, *, retry_after: int, status_code: int = 503) -> None:
         super().__init__(message, headers={"Retry-After": str(retry_after)})
         self.retry_after = retry_after
+        self.status_code = status_code  # 429 for a sender that retries only that (Intercom)
 
 
 class NotReadyError(ServiceError):

@@ -22,7 +22,9 @@ _DESCRIPTIONS = {
     404: "no such resource",
     413: "the body is larger than the limit",
     415: "the body is not sent as application/json",
+    409: "the request is ambiguous; the message says which parameter to add",
     422: "a field is missing, malformed or over a limit; the message names it",
+    429: "too many messages wait for classification (Intercom); retry after Retry-After seconds",
     500: "a server bug; the request id leads to the logged traceback",
     503: "not ready yet, or the inference queue is full; retry after Retry-After seconds",
 }
@@ -56,7 +58,7 @@ def build_openapi(app: FastAPI, settings: Settings) -> dict[str, Any]:
             for status, response in operation.get("responses", {}).items():
                 headers = response.setdefault("headers", {})
                 headers["X-Request-ID"] = _REQUEST_ID
-                if status == "503" and operation.get("tags") != ["operations"]:
+                if status in ("429", "503") and operation.get("tags") != ["operations"]:
                     headers["Retry-After"] = _RETRY_AFTER
     return document
 

@@ -5,11 +5,26 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Dialect, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 from ticketguard.models.languages import MAX_TAG_CHARS
+
+#: the longest helpdesk account / workspace id stored
+ACCOUNT_CHARS = 128
 
 
 def utcnow() -> datetime:
@@ -49,6 +64,7 @@ class Message(Base):
         Index("ix_messages_label_id", "label", "id"),
         Index("ix_messages_lang_id", "lang", "id"),
         Index("ix_messages_received_at", "received_at"),
+        Index("ix_messages_ticket", "source", "account", "ticket_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -64,6 +80,12 @@ class Message(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     #: spans behind the label and flags (``Explanation.to_dict()``), when webhook explanations are on
     explanation: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    #: the helpdesk account or workspace that delivered it ("" for /v1/classify and the generic provider)
+    account: Mapped[str] = mapped_column(String(ACCOUNT_CHARS), default="", server_default="")
+    #: the ticket or conversation it belongs to, when the provider says
+    ticket_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    #: probability of ``lang`` when it was detected; ``None`` when the caller gave the language
+    lang_confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
 
     feedback: Mapped[list[Feedback]] = relationship(back_populates="message", order_by="Feedback.id",
                                                     passive_deletes=True)
@@ -100,3 +122,90 @@ class LabelHistory(Base):
     new_label: Mapped[str] = mapped_column(String(16))
     new_model_version: Mapped[str] = mapped_column(String(128))
     relabelled_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class InboxItem(Base):
+    """A verified customer message waiting for (or done with) classification: the durable inbox.
+
+    The webhook route inserts it and answers; the inbox worker classifies pending rows in ``id`` order
+    and, in the same transaction, stores the :class:`Message`, marks the row done and updates the ticket.
+    ``(provider, external_id)`` is unique (the key includes the account), so a retried delivery is stored once.
+    """
+
+    __tablename__ = "inbox"
+    __table_args__ = (
+        UniqueConstraint("provider", "external_id", name="uq_inbox_provider_external_id"),
+        Index("ix_inbox_status_id", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    account: Mapped[str] = mapped_column(String(ACCOUNT_CHARS), default="")
+    ticket_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    external_id: Mapped[str] = mapped_column(String(255))
+    #: cleared once classified when text storage is off
+    text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    text_chars: Mapped[int] = mapped_column(Integer)
+    #: the delivered text was longer than the limit and was cut
+    truncated: Mapped[bool] = mapped_column(Boolean, default=False)
+    lang: Mapped[str | None] = mapped_column(String(MAX_TAG_CHARS), nullable=True)
+    #: the verified delivery as received (cleared once classified when text storage is off)
+    payload: Mapped[Any] = mapped_column(JSON, nullable=True)
+    #: pending, done or failed
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"), nullable=True)
+
+
+class Ticket(Base):
+    """A helpdesk ticket or conversation: the most severe label of its customer messages so far.
+
+    ``written_label`` / ``written_band`` are what TicketGuard last queued for the helpdesk: a new
+    write is queued only when the label or band differs, and a field change that equals them is
+    the echo of our own write, not an agent's correction.
+    """
+
+    __tablename__ = "tickets"
+    __table_args__ = (UniqueConstraint("provider", "account", "ticket_id", name="uq_tickets_provider_account_ticket"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    account: Mapped[str] = mapped_column(String(ACCOUNT_CHARS), default="")
+    ticket_id: Mapped[str] = mapped_column(String(255))
+    label: Mapped[str] = mapped_column(String(16))
+    band: Mapped[str] = mapped_column(String(16))
+    #: calibrated probability behind ``band``
+    score: Mapped[float] = mapped_column(Float)
+    #: the message that set the label (its feedback receives the agent's correction)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"), nullable=True)
+    written_label: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    written_band: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class OutboxItem(Base):
+    """A write of a ticket's label and band to its helpdesk; retried with backoff, ``dead`` after the last try."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_due", "status", "next_attempt_at", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_pk: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    account: Mapped[str] = mapped_column(String(ACCOUNT_CHARS), default="")
+    ticket_id: Mapped[str] = mapped_column(String(255))
+    label: Mapped[str] = mapped_column(String(16))
+    band: Mapped[str] = mapped_column(String(16))
+    #: the label written before this one (``None``: first write); a private note goes with a new label only
+    previous_label: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    #: pending, done, superseded (a newer write of the same ticket came first) or dead (the dead letters,
+    #: which ``ticketguard outbox retry`` queues again)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -45,7 +45,8 @@ def find_message(*, session: Session, source: str, external_id: str) -> Message 
 
 def save_message(*, session: Session, source: str, external_id: str, text: str, lang: str | None,
                  prediction: Prediction, model_version: str, store_text: bool = True,
-                 explanation: Explanation | None = None) -> StoredMessage:
+                 explanation: Explanation | None = None, account: str = "", ticket_id: str | None = None,
+                 lang_confidence: float | None = None) -> StoredMessage:
     """Insert a classified message once and commit; a duplicate delivery gets the stored row back.
 
     Concurrent deliveries of the same ``(source, external_id)`` race on the unique constraint:
@@ -58,11 +59,25 @@ def save_message(*, session: Session, source: str, external_id: str, text: str, 
         >>> stored.created, stored.message.label
         (True, 'neutral')
     """
+    stored = insert_message(session=session, source=source, external_id=external_id, text=text, lang=lang,
+                            prediction=prediction, model_version=model_version, store_text=store_text,
+                            explanation=explanation, account=account, ticket_id=ticket_id,
+                            lang_confidence=lang_confidence)
+    session.commit()
+    return stored
+
+
+def insert_message(*, session: Session, source: str, external_id: str, text: str, lang: str | None,
+                   prediction: Prediction, model_version: str, store_text: bool = True,
+                   explanation: Explanation | None = None, account: str = "", ticket_id: str | None = None,
+                   lang_confidence: float | None = None) -> StoredMessage:
+    """:func:`save_message` inside the caller's transaction (the caller commits)."""
     values = {
         "source": source, "external_id": external_id, "text": text if store_text else None,
         "text_chars": len(text), "lang": lang, "label": prediction.label, "scores": dict(prediction.scores),
         "flags": list(prediction.flags), "model_version": model_version, "received_at": utcnow(),
         "explanation": explanation.to_dict() if explanation is not None else None,
+        "account": account, "ticket_id": ticket_id, "lang_confidence": lang_confidence,
     }
     dialect = session.get_bind().dialect.name
     created: bool
@@ -71,14 +86,12 @@ def save_message(*, session: Session, source: str, external_id: str, text: str, 
         statement = (insert(Message).values(**values)
                      .on_conflict_do_nothing(index_elements=["source", "external_id"]).returning(Message.id))
         created = session.execute(statement).scalar_one_or_none() is not None
-        session.commit()
     else:  # other backends: let the unique constraint refuse the loser
         try:
-            session.add(Message(**values))
-            session.commit()
+            with session.begin_nested():
+                session.add(Message(**values))
             created = True
         except IntegrityError:
-            session.rollback()
             created = False
     message = find_message(session=session, source=source, external_id=external_id)
     if message is None:  # only possible if the row was deleted between the two statements

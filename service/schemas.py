@@ -79,7 +79,9 @@ class ExplanationOut(BaseModel):
 
 class ClassificationOut(BaseModel):
     id: str | None = None
-    lang: str | None = None
+    lang: str | None = Field(default=None, description="as sent, else detected (null: no language was likely)")
+    lang_confidence: float | None = Field(default=None, description="confidence of a detected language; null when "
+                                                                    "the caller gave it")
     label: Label
     scores: Scores = Field(description="calibrated probability of each of the five labels; they sum to 1")
     flags: list[Label] = Field(description="labels over their flag threshold, in precedence order")
@@ -101,8 +103,12 @@ class MessageOut(BaseModel):
     id: int
     source: str
     external_id: str
-    text: str | None = Field(description="null when text storage is switched off")
+    account: str = Field(default="", description="helpdesk account or workspace (webhooks)")
+    ticket_id: str | None = Field(default=None, description="ticket or conversation it belongs to (webhooks)")
+    text: str | None = Field(description="null when text storage is switched off (and in webhook answers)")
     lang: str | None
+    lang_confidence: float | None = Field(default=None, description="confidence of a detected language; null when "
+                                                                    "the caller gave it")
     label: Label
     scores: Scores
     flags: list[Label]
@@ -135,12 +141,38 @@ class FeedbackOut(BaseModel):
 
 
 class WebhookOut(BaseModel):
-    """What a helpdesk gets back: the classification, or why the event was not classified."""
+    """What a helpdesk gets back: accepted (stored, classified in the background), classified (a retry of
+    a classified delivery, or the generic provider's ``?wait=``), or why nothing was stored. Never the text."""
 
-    status: Literal["classified", "ignored"]
+    status: Literal["accepted", "classified", "ignored"]
     duplicate: bool = Field(default=False, description="true when this delivery was seen before (a retry)")
-    message: MessageOut | None = None
+    inbox_ids: list[int] = Field(default_factory=list, description="the stored messages of this delivery")
+    message: MessageOut | None = Field(default=None, description="when classified: the (last) message, without text")
+    truncated: bool = Field(default=False, description="a text was longer than the limit; its start was kept")
     reason: str | None = None
+
+
+class LabelChangeOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    label: Label
+    band: str
+    message_id: int
+    at: datetime
+
+
+class TicketOut(BaseModel):
+    """A ticket's label: the most severe label of its customer messages so far, with its history."""
+
+    provider: str
+    account: str
+    ticket_id: str
+    label: Label
+    band: str = Field(description="confidence band of the label: high, medium or low")
+    updated_at: datetime
+    written_label: Label | None = Field(description="what TicketGuard last queued for the helpdesk (null: nothing)")
+    history: list[LabelChangeOut] = Field(description="each change of label or band, oldest first")
+    messages: list[MessageOut] = Field(description="its classified customer messages, oldest first")
 
 
 class ErrorDetail(BaseModel):

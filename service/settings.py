@@ -11,11 +11,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ticketguard.data import CHALLENGE_DIR, CORPUS_DIR
 from ticketguard.models.defaults import MAX_CHARS
+from ticketguard.models.labels import LABELS, Label
 
 #: the classifier reads at most this many characters, so no request may carry more per message
 HARD_MAX_TEXT_CHARS = MAX_CHARS
@@ -40,6 +41,100 @@ def _check_secret(name: str, value: str) -> str:
     if len(value.strip()) < MIN_SECRET_CHARS:
         raise ValueError(f"{name} is shorter than {MIN_SECRET_CHARS} characters")
     return value
+
+
+_ALL_LABELS = [Label(name) for name in LABELS]
+
+
+class _Writeback(BaseModel):
+    """What every helpdesk write-back shares: where the API is and which ticket labels are written."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str | None = Field(default=None, pattern=r"^https?://", description="API root; default: the "
+                                 "provider's public API (from the subdomain where it has one)")
+    labels: list[Label] = Field(default_factory=lambda: list(_ALL_LABELS),
+                                description="ticket labels written; other labels leave the ticket alone")
+
+    def url(self) -> str:
+        if self.base_url is None:
+            raise ValueError("no base_url")
+        return self.base_url.rstrip("/")
+
+
+class ZendeskWriteback(_Writeback):
+    """Zendesk: drop-down custom fields (option tags ``ticketguard_<label>`` / ``ticketguard_band_<band>``),
+    the label tag mirrored with ``additional_tags``, a private note for ``note_labels``. API token auth."""
+
+    subdomain: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
+    email: str = Field(min_length=3, description="the agent the API token belongs to")
+    api_token: SecretStr
+    label_field_id: int = Field(ge=1, description="drop-down ticket field holding the label")
+    band_field_id: int | None = Field(default=None, ge=1, description="drop-down ticket field holding the band")
+    note_labels: list[Label] = Field(default_factory=lambda: [Label.THREAT])
+
+    def url(self) -> str:
+        return self.base_url.rstrip("/") if self.base_url else f"https://{self.subdomain}.zendesk.com"
+
+    @model_validator(mode="after")
+    def _where(self) -> ZendeskWriteback:
+        if not self.base_url and not self.subdomain:
+            raise ValueError("zendesk write-back needs subdomain (or base_url)")
+        _check_secret("zendesk_writeback.api_token", self.api_token.get_secret_value())
+        return self
+
+
+class IntercomWriteback(_Writeback):
+    """Intercom: a conversation tag per label (tag ids) and conversation custom attributes."""
+
+    access_token: SecretStr
+    admin_id: str = Field(min_length=1, description="the admin who applies the tags")
+    tag_ids: dict[Label, str] = Field(default_factory=dict, description="Intercom tag id of each label")
+    label_attribute: str = Field(default="ticketguard_label", min_length=1)
+    band_attribute: str | None = Field(default="ticketguard_band")
+
+    def url(self) -> str:
+        return self.base_url.rstrip("/") if self.base_url else "https://api.intercom.io"
+
+    @model_validator(mode="after")
+    def _token(self) -> IntercomWriteback:
+        _check_secret("intercom_writeback.access_token", self.access_token.get_secret_value())
+        return self
+
+
+class FreshdeskWriteback(_Writeback):
+    """Freshdesk: custom drop-down ticket fields (no tags: Freshdesk replaces the whole tag list), private note."""
+
+    domain: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9-]{0,62}$", description="<domain>.freshdesk.com")
+    api_key: SecretStr
+    label_field: str = Field(default="cf_ticketguard_label", pattern=r"^cf_[a-z0-9_]{1,60}$")
+    band_field: str | None = Field(default="cf_ticketguard_band", pattern=r"^cf_[a-z0-9_]{1,60}$")
+    note_labels: list[Label] = Field(default_factory=lambda: [Label.THREAT])
+
+    def url(self) -> str:
+        return self.base_url.rstrip("/") if self.base_url else f"https://{self.domain}.freshdesk.com"
+
+    @model_validator(mode="after")
+    def _where(self) -> FreshdeskWriteback:
+        if not self.base_url and not self.domain:
+            raise ValueError("freshdesk write-back needs domain (or base_url)")
+        _check_secret("freshdesk_writeback.api_key", self.api_key.get_secret_value())
+        return self
+
+
+class FrontWriteback(_Writeback):
+    """Front: a conversation tag per label (tag ids)."""
+
+    api_token: SecretStr
+    tag_ids: dict[Label, str] = Field(description="Front tag id (tag_...) of each label")
+
+    def url(self) -> str:
+        return self.base_url.rstrip("/") if self.base_url else "https://api2.frontapp.com"
+
+    @model_validator(mode="after")
+    def _token(self) -> FrontWriteback:
+        _check_secret("front_writeback.api_token", self.api_token.get_secret_value())
+        return self
 
 
 class Settings(BaseSettings):
@@ -106,6 +201,24 @@ class Settings(BaseSettings):
     webhook_tolerance_seconds: int = Field(default=300, ge=1, le=86_400, description="replay window")
     explain_webhooks: bool = Field(default=False, description="store with each webhook result the spans that raised "
                                                               "its label and flags (about 10x the inference cost)")
+
+    # --- inbox and write-back -------------------------------------------------------------------
+    inbox_worker_enabled: bool = Field(default=True, description="classify stored webhook messages in this replica")
+    outbox_worker_enabled: bool = Field(default=True, description="send write-backs from this replica")
+    inbox_batch: int = Field(default=64, ge=1, le=1024, description="inbox rows classified per worker step")
+    inbox_poll_seconds: float = Field(default=1.0, gt=0, le=60,
+                                      description="how often the worker looks for rows other replicas stored")
+    inbox_max_pending: int = Field(default=100_000, ge=1, description="unclassified rows beyond which deliveries "
+                                                                      "are refused (503, or 429 for Intercom)")
+    webhook_max_wait_seconds: float = Field(default=10.0, ge=0, le=30, description="ceiling of the generic ?wait=")
+    zendesk_writeback: ZendeskWriteback | None = Field(default=None, description="JSON; unset: no write-back")
+    intercom_writeback: IntercomWriteback | None = Field(default=None, description="JSON; unset: no write-back")
+    freshdesk_writeback: FreshdeskWriteback | None = Field(default=None, description="JSON; unset: no write-back")
+    front_writeback: FrontWriteback | None = Field(default=None, description="JSON; unset: no write-back")
+    outbox_max_attempts: int = Field(default=8, ge=1, le=100, description="tries before a write is dead-lettered")
+    outbox_backoff_seconds: float = Field(default=2.0, gt=0, le=3600, description="first retry delay (doubles)")
+    outbox_backoff_max_seconds: float = Field(default=600.0, gt=0, le=86_400)
+    outbox_timeout_seconds: float = Field(default=10.0, gt=0, le=120, description="per helpdesk API request")
 
     @field_validator("api_keys", mode="before")
     @classmethod

@@ -20,11 +20,25 @@ from ticketguard.service.errors import MalformedJSONError, PayloadError, Signatu
 
 @dataclass(frozen=True)
 class WebhookEvent:
-    """A customer message found in a delivery; ``external_id`` makes retries idempotent."""
+    """A customer message found in a delivery; ``external_id`` (unique within the account) makes retries
+    idempotent, ``ticket_id`` groups it with the other messages of its ticket or conversation."""
 
     external_id: str
     text: str
     lang: str | None = None
+    ticket_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """The customer messages of one delivery, from one helpdesk account or workspace (``""``: unknown)."""
+
+    events: tuple[WebhookEvent, ...]
+    account: str = ""
+
+    def key(self, event: WebhookEvent) -> str:
+        """The stored key of ``event``: the account, then the provider's message key."""
+        return f"{self.account}/{event.external_id}" if self.account else event.external_id
 
 
 @dataclass(frozen=True)
@@ -41,7 +55,7 @@ class Challenge:
     value: str
 
 
-Parsed = WebhookEvent | Ignored | Challenge
+Parsed = Delivery | Ignored | Challenge
 
 
 class Provider(Protocol):

@@ -23,7 +23,16 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from ticketguard.service.errors import SignatureError
-from ticketguard.service.webhooks.base import Parsed, WebhookEvent, html_to_text, model, require_header, same, text_key
+from ticketguard.service.webhooks.base import (
+    Delivery,
+    Parsed,
+    WebhookEvent,
+    html_to_text,
+    model,
+    require_header,
+    same,
+    text_key,
+)
 
 
 class _Ticket(BaseModel):
@@ -52,7 +61,8 @@ class Freshdesk:
         comment = html_to_text(ticket.ticket_latest_public_comment or "")
         lang = ticket.ticket_language or None
         if comment:
-            return WebhookEvent(external_id=f"ticket:{ticket.ticket_id}:comment:{text_key(comment)}", text=comment,
-                                lang=lang)
+            return Delivery((WebhookEvent(external_id=f"ticket:{ticket.ticket_id}:comment:{text_key(comment)}",
+                                          text=comment, lang=lang, ticket_id=ticket.ticket_id),))
         text = html_to_text(ticket.ticket_description or "") or (ticket.ticket_subject or "")
-        return WebhookEvent(external_id=f"ticket:{ticket.ticket_id}", text=text, lang=lang)
+        return Delivery((WebhookEvent(external_id=f"ticket:{ticket.ticket_id}", text=text, lang=lang,
+                                      ticket_id=ticket.ticket_id),))

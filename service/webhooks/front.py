@@ -1,8 +1,12 @@
 """Front application webhooks (``inbound_received``) and rule webhooks (event ``inbound``).
 
-Signature (dev.frontapp.com/docs/application-webhooks): ``X-Front-Signature`` is
-``base64(HMAC-SHA256(app_secret, timestamp + ":" + body))`` with ``X-Front-Request-Timestamp``
-in milliseconds; Front recommends refusing requests older than 5 minutes. The subscription
+Signature of application webhooks (dev.frontapp.com/docs/application-webhooks): ``X-Front-Signature``
+is ``base64(HMAC-SHA256(app_secret, timestamp + ":" + body))`` with ``X-Front-Request-Timestamp``
+in milliseconds; Front recommends refusing requests older than 5 minutes.
+
+Rule webhooks (dev.frontapp.com/docs/webhooks-1) send no timestamp: ``X-Front-Signature`` is
+``base64(HMAC-SHA1(api_secret, body))``. A delivery without ``X-Front-Request-Timestamp`` is checked
+that way, with the same configured secret; deliveries are idempotent, so a replay writes nothing. The subscription
 handshake (body ``{"type": "sync"}`` and an ``X-Front-Challenge`` header) is answered with
 ``{"challenge": <value>}`` once its signature checks out.
 
@@ -25,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ticketguard.service.errors import SignatureError
 from ticketguard.service.webhooks.base import (
     Challenge,
+    Delivery,
     Ignored,
     Parsed,
     WebhookEvent,
@@ -63,8 +68,13 @@ class _Target(_Loose):
     data: dict[str, Any]
 
 
+class _Conversation(_Loose):
+    id: str
+
+
 class _Event(_Loose):
     type: str
+    conversation: _Conversation | None = None
     target: _Target | None = None
 
 
@@ -73,7 +83,11 @@ class Front:
 
     def verify(self, *, headers: Mapping[str, str], body: bytes, secret: str, now: float, tolerance: int) -> None:
         signature = require_header(headers, SIGNATURE)
-        timestamp = require_header(headers, TIMESTAMP)
+        timestamp = headers.get(TIMESTAMP)
+        if timestamp is None:  # a rule webhook
+            if not same(base64.b64encode(hmac_digest(secret, body, "sha1")), signature.strip()):
+                raise SignatureError(f"{SIGNATURE} does not match the body (rule webhooks: base64 HMAC-SHA1)")
+            return
         expected = base64.b64encode(hmac_digest(secret, timestamp.encode("utf-8") + b":" + body, "sha256"))
         if not same(expected, signature.strip()):
             raise SignatureError(f"{SIGNATURE} does not match the body")
@@ -97,4 +111,7 @@ class Front:
         if not message.is_inbound:
             return Ignored("outbound message written by a teammate")
         text = message.text if message.text else html_to_text(message.body or "")
-        return WebhookEvent(external_id=f"message:{message.id}", text=text)
+        account = payload.get("authorization", {}).get("id", "") if isinstance(payload, dict) else ""
+        ticket_id = event.conversation.id if event.conversation is not None else None
+        return Delivery((WebhookEvent(external_id=f"message:{message.id}", text=text, ticket_id=ticket_id),),
+                        account=account if isinstance(account, str) else "")

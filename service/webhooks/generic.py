@@ -3,7 +3,8 @@
 Signature: ``X-TicketGuard-Signature`` is hex ``HMAC-SHA256(secret, f"{timestamp}.{body}")``
 (optionally prefixed ``sha256=``) and ``X-TicketGuard-Timestamp`` is unix seconds.
 
-Payload: ``{"id": "<your message id>", "text": "...", "lang": "en"}``.
+Payload: ``{"id": "<your message id>", "text": "...", "lang": "en", "ticket_id": "...", "account": "..."}``
+(``lang``, ``ticket_id`` and ``account`` are optional).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from ticketguard.service.errors import SignatureError
 from ticketguard.service.webhooks.base import (
+    Delivery,
     Parsed,
     WebhookEvent,
     check_fresh,
@@ -35,6 +37,8 @@ class _Message(BaseModel):
     id: StrictStr = Field(min_length=1, max_length=255)
     text: StrictStr
     lang: StrictStr | None = None
+    ticket_id: StrictStr | None = Field(default=None, min_length=1, max_length=255)
+    account: StrictStr = Field(default="", max_length=128)
 
 
 class Generic:
@@ -50,4 +54,5 @@ class Generic:
 
     def parse(self, payload: Any, headers: Mapping[str, str]) -> Parsed:
         message = model(_Message, payload, self.name)
-        return WebhookEvent(external_id=message.id, text=message.text, lang=message.lang)
+        event = WebhookEvent(external_id=message.id, text=message.text, lang=message.lang, ticket_id=message.ticket_id)
+        return Delivery((event,), account=message.account)

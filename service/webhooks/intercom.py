@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ticketguard.service.errors import SignatureError
 from ticketguard.service.webhooks.base import (
+    Delivery,
     Ignored,
     Parsed,
     WebhookEvent,
@@ -75,6 +76,7 @@ class _Data(_Loose):
 
 class _Notification(_Loose):
     topic: str
+    app_id: str = ""
     data: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -98,12 +100,14 @@ class Intercom:
             if conversation.source is None or not conversation.source.body:
                 return Ignored("conversation has no opening message")
             source = conversation.source
-            return WebhookEvent(external_id=f"conversation:{conversation.id}:source:{source.id}",
-                                text=html_to_text(source.body or ""))
+            event = WebhookEvent(external_id=f"conversation:{conversation.id}:source:{source.id}",
+                                 text=html_to_text(source.body or ""), ticket_id=conversation.id)
+            return Delivery((event,), account=notification.app_id)
         parts = [p for p in conversation.conversation_parts.conversation_parts
                  if p.author.type in CUSTOMER_AUTHORS and p.body]
         if not parts:
             return Ignored("no customer-written part in this reply")
-        part = parts[-1]  # a delivery carries the new part(s); the latest is the one just written
-        return WebhookEvent(external_id=f"conversation:{conversation.id}:part:{part.id}",
-                            text=html_to_text(part.body or ""))
+        # every customer part of the delivery (a customer may send several before the webhook fires)
+        return Delivery(tuple(WebhookEvent(external_id=f"conversation:{conversation.id}:part:{part.id}",
+                                           text=html_to_text(part.body or ""), ticket_id=conversation.id)
+                              for part in parts), account=notification.app_id)

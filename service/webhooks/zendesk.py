@@ -10,6 +10,10 @@ Payload (developer.zendesk.com/api-reference/webhooks/event-types/ticket-events)
      "detail": {"id": "5158", "subject": "...", "description": "...", ...},
      "event": {"comment": {"id": "10001", "body": "...", "is_public": true,
                            "author": {"id": "...", "is_staff": false, "name": "..."}}}}
+
+A new ticket's description is also its first comment: ``ticket.created`` and the
+``comment_added`` whose body is the description share the key ``ticket:<id>:description``, so
+they store one message. Keys are per ``account_id``.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ticketguard.service.errors import PayloadError, SignatureError
 from ticketguard.service.webhooks.base import (
+    Delivery,
     Ignored,
     Parsed,
     WebhookEvent,
@@ -68,6 +73,7 @@ class _Ticket(_Loose):
 
 class _Envelope(_Loose):
     type: str
+    account_id: str = ""
     detail: _Ticket | None = None
     event: dict[str, Any] | None = None
 
@@ -90,11 +96,16 @@ class Zendesk:
         if envelope.detail is None:
             raise PayloadError("not a zendesk payload: detail: Field required")
         ticket = envelope.detail
+        description = html_to_text(ticket.description or "")
         if envelope.type == CREATED:
-            text = ticket.description or ticket.subject or ""
-            return WebhookEvent(external_id=f"ticket:{ticket.id}", text=html_to_text(text))
+            event = WebhookEvent(external_id=f"ticket:{ticket.id}:description",
+                                 text=description or html_to_text(ticket.subject or ""), ticket_id=ticket.id)
+            return Delivery((event,), account=envelope.account_id)
         comment = model(_CommentEvent, envelope.event or {}, self.name).comment
         if comment.author.is_staff:
             return Ignored("comment written by an agent")
-        return WebhookEvent(external_id=f"ticket:{ticket.id}:comment:{comment.id}", text=html_to_text(comment.body))
+        text = html_to_text(comment.body)
+        key = "description" if description and text == description else f"comment:{comment.id}"
+        return Delivery((WebhookEvent(external_id=f"ticket:{ticket.id}:{key}", text=text, ticket_id=ticket.id),),
+                        account=envelope.account_id)
 

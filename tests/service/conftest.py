@@ -30,6 +30,33 @@ SECRETS = {
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
+def drain(client: TestClient, *, timeout: float = 60.0) -> None:
+    """Wait until the app's inbox worker has classified every stored webhook message."""
+    from ticketguard.service.inbox import count_pending
+
+    deadline = time.monotonic() + timeout
+    while True:
+        with client.app.state.session_factory() as session:
+            if count_pending(session=session) == 0:
+                return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the inbox still has pending rows after {timeout}s")
+        time.sleep(0.02)
+
+
+def inbox_message(client: TestClient, inbox_id: int) -> dict[str, Any]:
+    """The classified message of an inbox row, as GET /v1/messages/{id} shows it (after :func:`drain`)."""
+    from ticketguard.service.orm import InboxItem
+
+    with client.app.state.session_factory() as session:
+        row = session.get(InboxItem, inbox_id)
+        assert row is not None and row.status == "done", row and row.status
+        message_id = row.message_id
+    response = client.get(f"/v1/messages/{message_id}", headers={"X-API-Key": API_KEY})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
 @pytest.fixture(scope="session")
 def classifier(tiny_artifact: Path) -> Classifier:
     """The tiny random BERT, loaded once (loading costs seconds; predicting costs milliseconds)."""

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.service.conftest import drain, inbox_message
 from tests.service.test_webhooks import generic_message, post
 from tests.tolerances import SCORE_ATOL
 from ticketguard.models.explain import Explainer
@@ -76,7 +77,9 @@ def test_explain_must_be_a_boolean(client: TestClient, auth) -> None:
 
 def test_webhook_results_are_explained_when_switched_on(make_client: Callable[..., TestClient], auth) -> None:
     client = make_client(explain_webhooks=True)
-    message = post(client, "generic", generic_message(text=TEXT)).json()["message"]
+    inbox_id = post(client, "generic", generic_message(text=TEXT)).json()["inbox_ids"][0]
+    drain(client)
+    message = inbox_message(client, inbox_id)
     spans = message["explanation"]["spans"]
     assert message["label"] in spans
     for label_spans in spans.values():
@@ -88,6 +91,8 @@ def test_webhook_results_are_explained_when_switched_on(make_client: Callable[..
 
 
 def test_webhook_results_are_not_explained_by_default(client: TestClient, forward_rows: list[int]) -> None:
-    message = post(client, "generic", generic_message(text=TEXT)).json()["message"]
+    inbox_id = post(client, "generic", generic_message(text=TEXT)).json()["inbox_ids"][0]
+    drain(client)
+    message = inbox_message(client, inbox_id)
     assert message["explanation"] is None
     assert forward_rows == [1]

@@ -121,7 +121,10 @@ def test_document_states_every_status_and_the_configured_limits(make_client) -> 
     statuses = {(path, method): set(operation["responses"]) for path, item in document["paths"].items()
                 for method, operation in item.items()}
     assert statuses[("/v1/classify", "post")] == {"200", "400", "401", "413", "415", "422", "500", "503"}
-    assert statuses[("/v1/webhooks/{provider}", "post")] == {"200", "400", "401", "404", "413", "422", "500", "503"}
+    assert statuses[("/v1/webhooks/{provider}", "post")] == {"200", "400", "401", "404", "413", "422", "429", "500",
+                                                             "503"}
+    assert statuses[("/v1/tickets/{provider}/{ticket_id}", "get")] == {"200", "401", "404", "409", "422", "500",
+                                                                       "503"}
     assert statuses[("/v1/messages/{message_id}", "get")] == {"200", "401", "404", "422", "500", "503"}
     assert statuses[("/v1/messages", "get")] == {"200", "401", "422", "500", "503"}
     assert statuses[("/v1/messages/{message_id}/feedback", "post")] == {"201", "400", "401", "404", "413", "415",

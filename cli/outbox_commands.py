@@ -1,0 +1,69 @@
+"""``outbox list`` and ``outbox retry``: inspect the helpdesk write-backs and queue dead letters again."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from sqlalchemy.exc import SQLAlchemyError
+
+from ticketguard.cli.model_commands import fail
+from ticketguard.service.settings import get_settings
+
+console = Console(stderr=True)
+app = typer.Typer(help="Write-backs of ticket labels to the helpdesks.", no_args_is_help=True)
+DatabaseOption = Annotated[str | None, typer.Option(help="default: TICKETGUARD_DATABASE_URL")]
+
+
+@app.command("list")
+def list_outbox(
+    status: Annotated[str | None, typer.Option(help="pending, done, superseded or dead (dead letters)")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Print the newest write-backs as JSON lines (stdout): id, ticket, label, band, status, tries, last error."""
+    from sqlalchemy.orm import Session
+
+    from ticketguard.service import outbox
+    from ticketguard.service.db import make_engine
+
+    engine = make_engine(database_url or get_settings().database_url)
+    try:
+        with Session(engine) as session:
+            for item in outbox.list_items(session=session, status=status, limit=limit):
+                typer.echo(json.dumps({
+                    "id": item.id, "provider": item.provider, "account": item.account, "ticket_id": item.ticket_id,
+                    "label": item.label, "band": item.band, "status": item.status, "attempts": item.attempts,
+                    "next_attempt_at": item.next_attempt_at.isoformat(), "last_error": item.last_error}))
+    except SQLAlchemyError as err:
+        raise fail(f"cannot read the outbox of {engine.url.render_as_string()}: {type(err).__name__}") from err
+    finally:
+        engine.dispose()
+
+
+@app.command("retry")
+def retry(
+    ids: Annotated[list[int] | None, typer.Argument(help="dead write-backs to queue again (default: all)")] = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Queue dead-lettered write-backs again with a fresh number of tries; a running service sends them."""
+    from sqlalchemy.orm import Session
+
+    from ticketguard.service import outbox
+    from ticketguard.service.db import make_engine
+
+    engine = make_engine(database_url or get_settings().database_url)
+    try:
+        with Session(engine) as session:
+            count = outbox.requeue(session=session, ids=ids or None)
+    except SQLAlchemyError as err:
+        raise fail(f"cannot update the outbox of {engine.url.render_as_string()}: {type(err).__name__}") from err
+    finally:
+        engine.dispose()
+    console.print(f"[green]queued[/] {count} write-back(s) again")
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="outbox")

@@ -1,0 +1,120 @@
+"""The durable inbox: what the webhook route stores before it answers, and how the worker claims and completes it.
+
+The route's transaction is one ``INSERT ... ON CONFLICT DO NOTHING`` per message of the delivery;
+nothing waits for the model. The worker claims pending rows in arrival order (``FOR UPDATE SKIP
+LOCKED`` on PostgreSQL, so replicas never take the same row) and completes them in one transaction:
+the classified :class:`~service.orm.Message`, the row marked done, the ticket's label and the
+write-back queued. A crash before that commit leaves the rows pending, so they are classified
+again on start, and stored exactly once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ticketguard.service.orm import InboxItem, utcnow
+
+PENDING, DONE, FAILED = "pending", "done", "failed"
+
+
+@dataclass(frozen=True)
+class NewItem:
+    """One message of a verified delivery, ready to store."""
+
+    provider: str
+    account: str
+    external_id: str
+    text: str
+    truncated: bool
+    lang: str | None
+    ticket_id: str | None
+
+
+@dataclass(frozen=True)
+class Stored:
+    """An inbox row after the route's insert: ``created`` is ``False`` for a retried delivery."""
+
+    id: int
+    created: bool
+    status: str
+    message_id: int | None
+
+
+def enqueue(*, session: Session, items: Sequence[NewItem], payload: Any) -> list[Stored]:
+    """Store the messages of one delivery in one transaction and commit; retries get the stored rows.
+
+    Example:
+        >>> enqueue(session=s, items=[NewItem("generic", "", "g-1", "hi", False, "en", None)], payload={})[0].created
+        True
+    """
+    now = utcnow()
+    results: list[Stored] = []
+    dialect = session.get_bind().dialect.name
+    for item in items:
+        values = {"provider": item.provider, "account": item.account, "external_id": item.external_id,
+                  "text": item.text, "text_chars": len(item.text), "truncated": item.truncated, "lang": item.lang,
+                  "ticket_id": item.ticket_id, "payload": payload, "status": PENDING, "received_at": now}
+        new_id: int | None
+        if dialect in ("postgresql", "sqlite"):
+            insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+            statement = (insert(InboxItem).values(**values)
+                         .on_conflict_do_nothing(index_elements=["provider", "external_id"]).returning(InboxItem.id))
+            new_id = session.execute(statement).scalar_one_or_none()
+        else:  # pragma: no cover - other backends: the unique constraint refuses the loser
+            try:
+                with session.begin_nested():
+                    row = InboxItem(**values)
+                    session.add(row)
+                new_id = row.id
+            except IntegrityError:
+                new_id = None
+        if new_id is not None:
+            results.append(Stored(id=new_id, created=True, status=PENDING, message_id=None))
+            continue
+        row = session.scalars(select(InboxItem).where(InboxItem.provider == item.provider,
+                                                      InboxItem.external_id == item.external_id)).one()
+        results.append(Stored(id=row.id, created=False, status=row.status, message_id=row.message_id))
+    session.commit()
+    return results
+
+
+def count_pending(*, session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(InboxItem).where(InboxItem.status == PENDING)) or 0
+
+
+def claim(*, session: Session, limit: int) -> list[InboxItem]:
+    """The oldest pending rows; on PostgreSQL locked until the session commits, skipping rows others hold.
+
+    On SQLite (one node) nothing is locked: :func:`finish` only completes a row that is still pending.
+    """
+    query = select(InboxItem).where(InboxItem.status == PENDING).order_by(InboxItem.id).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(session.scalars(query))
+
+
+def finish(*, session: Session, item: InboxItem, status: str, message_id: int | None = None,
+           error: str | None = None, keep_text: bool = True) -> bool:
+    """Mark a claimed row done or failed (in the caller's transaction); ``False`` when another worker did.
+
+    ``keep_text=False`` clears the stored text and payload (text storage switched off).
+    """
+    values: dict[str, Any] = {"status": status, "message_id": message_id, "error": error, "processed_at": utcnow()}
+    if not keep_text:
+        values.update(text=None, payload=None)
+    result = session.execute(update(InboxItem).where(InboxItem.id == item.id, InboxItem.status == PENDING)
+                             .values(**values).execution_options(synchronize_session=False))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def get_items(*, session: Session, ids: Sequence[int]) -> list[InboxItem]:
+    if not ids:
+        return []
+    return list(session.scalars(select(InboxItem).where(InboxItem.id.in_(ids)).order_by(InboxItem.id)))

@@ -1,0 +1,181 @@
+"""Write-back through each helpdesk's documented REST API, against a local fake that checks path, auth and body;
+retries (429 Retry-After, 500, a hung connection), dead letters and ``ticketguard outbox list|retry``."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from tests.service.conftest import drain
+from tests.service.fake_helpdesk import HANG, FakeHelpdesk, fake_helpdesk
+from tests.service.test_webhooks import (
+    TEXT,
+    freshdesk_ticket,
+    front_inbound,
+    intercom_reply,
+    post,
+    zendesk_comment,
+)
+from ticketguard.cli.main import app as cli
+from ticketguard.models.labels import LABELS, confidence_band
+from ticketguard.service.orm import OutboxItem
+
+ZENDESK_TOKEN = "zendesk-api-token-0123456789"
+INTERCOM_TOKEN = "intercom-access-token-0123456789"
+FRESHDESK_KEY = "freshdesk-api-key-0123456789"
+FRONT_TOKEN = "front-api-token-0123456789abc"
+FAST_RETRIES = {"outbox_backoff_seconds": 0.05, "outbox_backoff_max_seconds": 0.2, "outbox_timeout_seconds": 0.5,
+                "inbox_poll_seconds": 0.05}
+
+helpdesk = pytest.fixture(name="helpdesk")(fake_helpdesk)
+
+
+def zendesk_config(fake: FakeHelpdesk, **extra: Any) -> dict[str, Any]:
+    return {"base_url": fake.url, "email": "bot@example.com", "api_token": ZENDESK_TOKEN, "label_field_id": 360001,
+            "band_field_id": 360002, **extra}
+
+
+def expected(classifier, text: str = TEXT) -> tuple[str, str]:
+    prediction = classifier.predict([text])[0]
+    return prediction.label, confidence_band(prediction.scores[prediction.label])
+
+
+def outbox_rows(client: TestClient) -> list[OutboxItem]:
+    with client.app.state.session_factory() as session:
+        return list(session.scalars(select(OutboxItem).order_by(OutboxItem.id)))
+
+
+def settle(client: TestClient, *, timeout: float = 60.0) -> list[OutboxItem]:
+    """Wait until the inbox is empty and no write-back is pending; the outbox rows."""
+    drain(client)
+    deadline = time.monotonic() + timeout
+    while any(row.status == "pending" for row in outbox_rows(client)):
+        assert time.monotonic() < deadline, outbox_rows(client)
+        time.sleep(0.02)
+    return outbox_rows(client)
+
+
+def basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def test_zendesk_writes_fields_tags_and_a_note_once_per_change(make_client: Callable[..., TestClient],
+                                                                helpdesk: FakeHelpdesk, classifier) -> None:
+    label, band = expected(classifier)
+    client = make_client(zendesk_writeback=zendesk_config(helpdesk, note_labels=list(LABELS)), **FAST_RETRIES)
+    assert post(client, "zendesk", zendesk_comment(comment="1")).status_code == 200
+    rows = settle(client)
+    [request] = helpdesk.wait_for(1)
+    assert (request.method, request.path) == ("PUT", "/api/v2/tickets/5158")
+    assert request.headers["Authorization"] == basic("bot@example.com/token", ZENDESK_TOKEN)
+    ticket = request.body["ticket"]
+    assert ticket["custom_fields"] == [{"id": 360001, "value": f"ticketguard_{label}"},
+                                       {"id": 360002, "value": f"ticketguard_band_{band}"}]
+    assert ticket["additional_tags"] == [f"ticketguard_{label}"]
+    assert sorted(ticket["remove_tags"]) == sorted(f"ticketguard_{other}" for other in LABELS if other != label)
+    assert "tags" not in ticket  # would replace every tag of the ticket
+    assert ticket["comment"]["public"] is False and label in ticket["comment"]["body"]
+    assert [(r.status, r.attempts) for r in rows] == [("done", 1)]
+    # the same text again: the ticket's label and band do not change, so nothing is written
+    assert post(client, "zendesk", zendesk_comment(comment="2")).json()["status"] == "accepted"
+    assert len(settle(client)) == 1 and len(helpdesk.requests) == 1
+
+
+def test_intercom_writes_attributes_and_the_label_tag(make_client: Callable[..., TestClient], helpdesk: FakeHelpdesk,
+                                                     classifier) -> None:
+    label, band = expected(classifier)
+    config = {"base_url": helpdesk.url, "access_token": INTERCOM_TOKEN, "admin_id": "814860",
+              "tag_ids": {name: f"tag-{name}" for name in LABELS}}
+    client = make_client(intercom_writeback=config, **FAST_RETRIES)
+    post(client, "intercom", intercom_reply())
+    settle(client)
+    attributes, tag = helpdesk.wait_for(2)
+    assert (attributes.method, attributes.path) == ("PUT", "/conversations/3456")
+    assert attributes.body == {"custom_attributes": {"ticketguard_label": label, "ticketguard_band": band}}
+    assert (tag.method, tag.path) == ("POST", "/conversations/3456/tags")
+    assert tag.body == {"id": f"tag-{label}", "admin_id": "814860"}
+    for request in (attributes, tag):
+        assert request.headers["Authorization"] == f"Bearer {INTERCOM_TOKEN}"
+        assert request.headers["Intercom-Version"] == "2.11"
+
+
+def test_freshdesk_writes_custom_fields_and_a_private_note_but_no_tags(make_client: Callable[..., TestClient],
+                                                                      helpdesk: FakeHelpdesk, classifier) -> None:
+    label, band = expected(classifier)
+    config = {"base_url": helpdesk.url, "api_key": FRESHDESK_KEY, "note_labels": [label]}
+    client = make_client(freshdesk_writeback=config, **FAST_RETRIES)
+    post(client, "freshdesk", freshdesk_ticket())
+    settle(client)
+    update, note = helpdesk.wait_for(2)
+    assert (update.method, update.path) == ("PUT", "/api/v2/tickets/42")
+    assert update.body == {"custom_fields": {"cf_ticketguard_label": label, "cf_ticketguard_band": band}}
+    assert (note.method, note.path) == ("POST", "/api/v2/tickets/42/notes")
+    assert note.body["private"] is True and label in note.body["body"]
+    assert all(r.headers["Authorization"] == basic(FRESHDESK_KEY, "X") for r in (update, note))
+    assert all("tags" not in (r.body or {}) for r in helpdesk.requests)
+
+
+def test_front_tags_the_conversation(make_client: Callable[..., TestClient], helpdesk: FakeHelpdesk,
+                                     classifier) -> None:
+    label, _ = expected(classifier)
+    config = {"base_url": helpdesk.url, "api_token": FRONT_TOKEN, "tag_ids": {name: f"tag_{name}" for name in LABELS}}
+    client = make_client(front_writeback=config, **FAST_RETRIES)
+    post(client, "front", front_inbound())
+    settle(client)
+    [request] = helpdesk.wait_for(1)
+    assert (request.method, request.path) == ("POST", "/conversations/cnv_55c8c149/tags")
+    assert request.body == {"tag_ids": [f"tag_{label}"]}
+    assert request.headers["Authorization"] == f"Bearer {FRONT_TOKEN}"
+
+
+def test_labels_not_configured_are_not_written(make_client: Callable[..., TestClient], helpdesk: FakeHelpdesk,
+                                               classifier) -> None:
+    label, _ = expected(classifier)
+    others = [name for name in LABELS if name != label]
+    client = make_client(zendesk_writeback=zendesk_config(helpdesk, labels=others), **FAST_RETRIES)
+    post(client, "zendesk", zendesk_comment())
+    assert settle(client) == [] and helpdesk.requests == []
+
+
+def test_429_500_and_a_hung_request_are_retried_until_written(make_client: Callable[..., TestClient],
+                                                              helpdesk: FakeHelpdesk) -> None:
+    helpdesk.script = [(429, {"Retry-After": "1"}), (500, {}), HANG]
+    client = make_client(zendesk_writeback=zendesk_config(helpdesk), **FAST_RETRIES)
+    post(client, "zendesk", zendesk_comment())
+    [row] = settle(client)
+    assert [r.status for r in helpdesk.requests] == [429, 500, HANG[0], 200]
+    assert (row.status, row.attempts) == ("done", 4)
+    first, second = helpdesk.requests[0], helpdesk.requests[1]
+    assert first.body == second.body == helpdesk.requests[3].body  # the same write each time
+
+
+def test_failed_writes_are_dead_lettered_then_retried_from_the_cli(make_client: Callable[..., TestClient],
+                                                                   helpdesk: FakeHelpdesk, tmp_path) -> None:
+    helpdesk.script = [(500, {}), (503, {}), (400, {})]
+    client = make_client(zendesk_writeback=zendesk_config(helpdesk), outbox_max_attempts=2, **FAST_RETRIES)
+    post(client, "zendesk", zendesk_comment(ticket="1"))
+    [first] = settle(client)
+    assert (first.status, first.attempts, first.last_error) == ("dead", 2, "PUT /api/v2/tickets/1: HTTP 503")
+    post(client, "zendesk", zendesk_comment(ticket="2"))
+    _, second = settle(client)
+    assert (second.status, second.attempts) == ("dead", 1)  # a 400 is not retried: the request itself is wrong
+    database = ["--database-url", client.app.state.settings.database_url]
+    runner = CliRunner()
+    listed = runner.invoke(cli, ["outbox", "list", "--status", "dead", *database])
+    assert listed.exit_code == 0, listed.output
+    assert [json.loads(line)["ticket_id"] for line in listed.stdout.splitlines()] == ["2", "1"]
+    retried = runner.invoke(cli, ["outbox", "retry", str(first.id), *database])
+    assert retried.exit_code == 0 and "queued 1 write-back" in retried.output
+    client.app.state.outbox_worker.wake()
+    rows = settle(client)
+    assert [(r.ticket_id, r.status) for r in rows] == [("1", "done"), ("2", "dead")]
+    assert [r.path for r in helpdesk.answered(200)] == ["/api/v2/tickets/1"]
+
