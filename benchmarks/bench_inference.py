@@ -13,7 +13,7 @@ For one artifact (and optionally a student), on the corpus test split by default
 
 Usage::
 
-    python benchmarks/bench_inference.py --model /work/models/teacher --student /work/models/student
+    python benchmarks/bench_inference.py --model artifacts/e5 --student artifacts/student
     python benchmarks/bench_inference.py --model M --limit 300 --repeats 1 --http-seconds 10 --no-pipeline
 """
 
