@@ -114,8 +114,9 @@ def test_fine_tuning_the_real_base_reduces_loss(tmp_path):
     predictions = classifier.predict(["You are a useless idiot, read my message again.", "请问年度套餐可以开发票吗？"])
     assert [p.label for p in predictions] == ["abuse", "neutral"]
     assert report.selection.macro_f1 > 0.5
-    guard = read_precision(tmp_path / "model")  # every mode checked against fp32 on the 20 dev rows
-    assert guard is not None and guard.rows == 20 and set(guard.modes) == {"fp32", "bf16", "int8"}
+    guard = read_precision(tmp_path / "model")  # every mode checked against fp32 on the whole dev split
+    assert guard is not None and guard.rows == sum(r["split"] == "dev" for r in rows)
+    assert set(guard.modes) == {"fp32", "bf16", "int8"}
     assert guard.modes["fp32"].agreement == 1.0 and guard.modes["fp32"].macro_f1 > 0.5
 
 
