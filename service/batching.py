@@ -120,11 +120,8 @@ class MicroBatcher:
 
     async def stop(self) -> None:
         """Stop the worker; jobs still queued fail with ``NotReadyError``."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_task(self._task)
+        self._task = None
         waiting = [self._carried] if self._carried is not None else []
         self._carried = None
         if self._queue is not None:
@@ -246,6 +243,14 @@ class MicroBatcher:
         for job in jobs:
             _resolve(job, result=predictions[offset:offset + len(job.items)])
             offset += len(job.items)
+
+
+async def cancel_task(task: asyncio.Task[None] | None) -> None:
+    """Cancel a background task (if any) and wait until it has stopped."""
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def _resolve(job: _Job, *, result: list[Result] | None = None, error: BaseException | None = None) -> None:

@@ -26,7 +26,7 @@ from ticketguard.models.langdetect import DetectedLanguage, LanguageDetector
 from ticketguard.models.languages import UNKNOWN_LANG, normalize_lang
 from ticketguard.models.prediction import Prediction, Result, Unclassifiable
 from ticketguard.service import inbox, outbox, repository, tickets
-from ticketguard.service.batching import MicroBatcher
+from ticketguard.service.batching import MicroBatcher, cancel_task
 from ticketguard.service.errors import NotReadyError
 from ticketguard.service.metrics import Metrics
 from ticketguard.service.orm import InboxItem, OutboxItem, utcnow
@@ -57,11 +57,8 @@ class _Loop:
         self._task = asyncio.create_task(self._run(), name=f"ticketguard-{self.name}")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_task(self._task)
+        self._task = None
         self._db.shutdown(wait=True)
 
     async def in_db_thread(self, fn: Callable[[], T]) -> T:
