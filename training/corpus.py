@@ -23,7 +23,7 @@ from ticketguard.models.languages import LANG_CODE
 SPLITS = ("train", "dev", "test", "challenge")
 TAGS = frozenset({
     "hard", "long", "short", "typos", "caps", "emoji", "code-switch", "translit", "sarcasm", "formal", "quote",
-    "contrast", "review", "praise", "thread", "signature", "sms", "mention",
+    "contrast", "review", "praise", "thread", "signature", "sms", "mention", "social", "masked",
 })
 
 
