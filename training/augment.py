@@ -1,4 +1,4 @@
-"""Register noise for training texts: typos, casing, dropped punctuation, transliteration, emoji.
+"""Register noise for training texts: typos, casing, dropped punctuation, transliteration, emoji, @mentions.
 
 Real customers write in registers the corpus under-represents. Each epoch, a share of the
 training texts is replaced by a perturbed copy that keeps its label: one perturbation per text,
@@ -53,6 +53,18 @@ def _emoji(text: str, rng: random.Random) -> str:
     return f"{text} {rng.choice(_EMOJI)}"
 
 
+def _mention(text: str, rng: random.Random) -> str:
+    """A public reply's shape: an invented @handle before the text (or a #hashtag after it).
+
+    Every label gets them, so an @handle alone never reads as a sign of abuse or a threat.
+    """
+    handle = "".join(rng.choice("abcdefghijklmnoprstuvz") for _ in range(rng.randint(3, 8)))
+    handle += rng.choice(("", "_help", "_care", "support", "_official", str(rng.randint(1, 99))))
+    if rng.random() < 0.8:
+        return f"@{handle.capitalize() if rng.random() < 0.5 else handle} {text}"
+    return f"{text} #{handle}"
+
+
 def transliterate(text: str) -> str:
     """Cyrillic letters typed in Latin (``привет`` -> ``privet``); other characters are kept."""
     out = []
@@ -75,7 +87,7 @@ def _translit_or_accents(text: str, rng: random.Random) -> str:
 
 
 PERTURBATIONS: tuple[Callable[[str, random.Random], str], ...] = (
-    _typos, _lower, _upper, _no_punctuation, _emoji, _translit_or_accents,
+    _typos, _lower, _upper, _no_punctuation, _emoji, _mention, _translit_or_accents,
 )
 
 

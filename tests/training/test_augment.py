@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+from ticketguard.training import augment
 from ticketguard.training.augment import PERTURBATIONS, augment_texts, transliterate
 
 TEXTS = ["Hello, my card was declined twice today!", "Почему не работает интернет?", "Mi-ați taxat de două ori."]
@@ -30,3 +31,9 @@ def test_transliteration_and_diacritics() -> None:
     strip = PERTURBATIONS[-1]
     assert strip("Mi-ați taxat de două ori.", random.Random(0)) == "Mi-ati taxat de doua ori."
     assert strip("Почему", random.Random(0)) == "Pochemu"
+
+
+def test_mentions_add_a_handle_or_a_hashtag_and_keep_the_text() -> None:
+    outs = [augment._mention("where is my parcel", random.Random(seed)) for seed in range(40)]
+    assert all("where is my parcel" in out for out in outs)
+    assert any(out.startswith("@") for out in outs) and any(" #" in out for out in outs)
