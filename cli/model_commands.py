@@ -109,6 +109,8 @@ def train_command(
     learning_rate: float = _DEFAULT("learning_rate"),
     max_length: int = _DEFAULT("max_length"),
     label_smoothing: float = _DEFAULT("label_smoothing"),
+    layer_lr_decay: Annotated[float, typer.Option(help="learning-rate factor per encoder layer down from the head "
+                                                  "(1: off)")] = _DEFAULT("layer_lr_decay"),
     augment: Annotated[float, typer.Option(help="share of training texts given register noise")] = _DEFAULT("augment"),
     bf16: Annotated[bool | None, typer.Option("--bf16/--no-bf16", help="bfloat16 autocast for training "
                                               "(default: where the hardware has native bfloat16)")] = None,
@@ -129,7 +131,7 @@ def train_command(
     try:
         config = TrainConfig(arch=arch, base_model=base_model, pooling=pooling, epochs=epochs, batch_size=batch_size,
                              learning_rate=learning_rate, max_length=max_length, label_smoothing=label_smoothing,
-                             augment=augment, bf16=bf16, max_steps=max_steps, seed=seed,
+                             layer_lr_decay=layer_lr_decay, augment=augment, bf16=bf16, max_steps=max_steps, seed=seed,
                              threads=threads or settings.threads, freeze_embeddings=not unfreeze_embeddings,
                              freeze_layers=freeze_layers, encoder_layers=encoder_layers,
                              teacher=teacher, distill_alpha=distill_alpha)

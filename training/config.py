@@ -37,6 +37,9 @@ class TrainConfig:
     encoder_layers: int | None = None
     class_balanced: bool = True
     label_smoothing: float = 0.0
+    #: layer-wise learning-rate decay: each encoder layer below the head trains at this factor of the
+    #: one above it (1.0: one rate for all; see training.fit_transformer.parameter_groups)
+    layer_lr_decay: float = 1.0
     #: a trained artifact whose predictions the model learns from as well as the labels (knowledge
     #: distillation); with ``base_model`` = that artifact and ``encoder_layers`` the student starts
     #: from the teacher's own bottom layers
@@ -89,6 +92,8 @@ class TrainConfig:
         for name, value in shares.items():
             if not 0 <= value < 1:
                 raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+        if not 0 < self.layer_lr_decay <= 1:
+            raise ValueError(f"layer_lr_decay must be in (0, 1], got {self.layer_lr_decay!r}")
         if not 0 <= self.distill_alpha <= 1:
             raise ValueError(f"distill_alpha must be in [0, 1], got {self.distill_alpha!r}")
         if not 0 < self.calibration_share < 1:

@@ -10,13 +10,14 @@ from __future__ import annotations
 import logging
 import math
 import random
+import re
 import time
 from collections import Counter
 from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -110,6 +111,35 @@ def build_model(config: TrainConfig, source: Path | str) -> torch.nn.Module:
     return model
 
 
+_LAYER = re.compile(r"\bencoder\.layer\.(\d+)\.")
+
+
+def parameter_groups(model: torch.nn.Module, config: TrainConfig) -> list[dict[str, Any]]:
+    """AdamW groups of the trainable parameters: weight decay on matrices only, and layer-wise
+    learning-rate decay (the head gets ``learning_rate``, encoder layer i of L gets
+    ``learning_rate * layer_lr_decay ** (L - i)``, embeddings one step lower still).
+
+    Lower layers hold the general multilingual knowledge; a smaller step there changes them less.
+    With ``layer_lr_decay`` = 1 every parameter gets the same rate.
+    """
+    n_layers = len(cast(Any, model).base_model.encoder.layer)
+    groups: dict[tuple[int, bool], list[torch.nn.Parameter]] = {}
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        layer = _LAYER.search(name)
+        if layer is not None:
+            depth = n_layers - int(layer.group(1))
+        elif ".embeddings." in f".{name}":
+            depth = n_layers + 1
+        else:  # pooling and classification head
+            depth = 0
+        groups.setdefault((depth, param.ndim > 1), []).append(param)
+    return [{"params": group, "weight_decay": config.weight_decay if decayed else 0.0,
+             "lr": config.learning_rate * config.layer_lr_decay ** depth}
+            for (depth, decayed), group in sorted(groups.items())]
+
+
 def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float) -> torch.Tensor:
     """KL divergence from the teacher's softened distribution to the student's, scaled by T² (Hinton et al.)."""
     student = torch.log_softmax(student_logits / temperature, dim=-1)
@@ -146,11 +176,7 @@ def fit_transformer(config: TrainConfig, train_rows: Sequence[CorpusRow], select
         label_smoothing=config.label_smoothing,
     )
     params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(
-        [{"params": [p for p in params if p.ndim > 1], "weight_decay": config.weight_decay},
-         {"params": [p for p in params if p.ndim <= 1], "weight_decay": 0.0}],
-        lr=config.learning_rate,
-    )
+    optimizer = torch.optim.AdamW(parameter_groups(model, config), lr=config.learning_rate)
     steps_per_epoch = math.ceil(len(train_texts) / config.batch_size)
     total_steps = config.max_steps or steps_per_epoch * config.epochs
     scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total_steps), total_steps)
