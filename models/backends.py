@@ -59,6 +59,17 @@ def logits_of(output: Any) -> torch.Tensor:
     return output if isinstance(output, torch.Tensor) else output.logits
 
 
+def pad_ids(ids: Sequence[Sequence[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
+    """Token ids right-padded to the longest row (as the tokenizer pads) and their attention mask, both int64."""
+    longest = max(len(row) for row in ids)
+    input_ids = np.full((len(ids), longest), pad_id, dtype=np.int64)
+    mask = np.zeros((len(ids), longest), dtype=np.int64)
+    for i, row in enumerate(ids):
+        input_ids[i, :len(row)] = row
+        mask[i, :len(row)] = 1
+    return input_ids, mask
+
+
 class TransformerBackend:
     """A fine-tuned transformer encoder with a classification head, run in one precision mode.
 
@@ -114,13 +125,7 @@ class TransformerBackend:
                                                   strict=True) if not special and b > a]
 
     def forward(self, encoded: Sequence[Sequence[Any]]) -> np.ndarray:
-        ids = cast(Sequence[Sequence[int]], encoded)
-        longest = max(len(row) for row in ids)
-        input_ids = np.full((len(ids), longest), self.pad_id, dtype=np.int64)
-        mask = np.zeros((len(ids), longest), dtype=np.int64)
-        for i, row in enumerate(ids):  # right padding, as the tokenizer pads
-            input_ids[i, :len(row)] = row
-            mask[i, :len(row)] = 1
+        input_ids, mask = pad_ids(cast(Sequence[Sequence[int]], encoded), self.pad_id)
         with torch.inference_mode(), autocast_for(self.precision, self.device):
             logits = logits_of(self.model(input_ids=torch.from_numpy(input_ids).to(self.device),
                                           attention_mask=torch.from_numpy(mask).to(self.device)))
