@@ -3,7 +3,7 @@
 Signature (developers.intercom.com, "Signed notifications"): ``X-Hub-Signature`` is
 ``sha1=`` + hex ``HMAC-SHA1(client_secret, body)``. Intercom sends no signed timestamp, so replays
 are bounded with the payload's own timestamps: a notification whose ``created_at`` is more than the
-replay window (``webhook_tolerance_seconds``) old is ignored, and each part carries its ``created_at``
+replay window (``webhook_tolerance_seconds``) away from the server clock is ignored, and each part carries its ``created_at``
 (stored as the message's ``sent_at``), so the inbox refuses a part older than the conversation's
 newest stored part by more than that window (:func:`service.inbox.enqueue`). A part already stored
 is a duplicate (the stored result is returned, nothing new is written).
@@ -30,7 +30,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ticketguard.models.labels import severity
+from ticketguard.models.labels import Label, severity
 from ticketguard.service.errors import SignatureError
 from ticketguard.service.webhooks.base import (
     Correction,
@@ -113,7 +113,7 @@ class Intercom:
     def __init__(self, *, tag_ids: Mapping[str, str] | None = None, tolerance: float = 300.0,
                  clock: Callable[[], float] = time.time) -> None:
         """``tag_ids``: the write-back's Intercom tag id of each label; ``tolerance``: the replay window."""
-        self.tag_labels = {tag_id: str(label) for label, tag_id in (tag_ids or {}).items()}
+        self.tag_labels = {tag_id: Label(label).value for label, tag_id in (tag_ids or {}).items()}
         self.tolerance = tolerance
         self.clock = clock
 
@@ -129,8 +129,9 @@ class Intercom:
         notification = model(_Notification, payload, self.name)
         if notification.topic not in (*TOPICS, TAGGED):
             return Ignored(f"intercom topic {notification.topic!r} carries no new customer message")
-        if notification.created_at is not None and self.clock() - notification.created_at > self.tolerance:
-            return Ignored(f"intercom notification created more than {self.tolerance:g}s ago (stale or replayed)")
+        if notification.created_at is not None and abs(self.clock() - notification.created_at) > self.tolerance:
+            return Ignored(f"intercom notification created more than {self.tolerance:g}s away from the server "
+                           "clock (stale or replayed)")
         conversation = model(_Data, notification.data, self.name).item
         if notification.topic == TAGGED:
             return self._correction(conversation, notification.app_id)
