@@ -61,10 +61,20 @@ def _items(provider: str, delivery: Delivery, max_chars: int) -> list[inbox.NewI
             ticket = TicketIn(text=text, id=key, lang=event.lang)
         except ValidationError as err:
             raise RequestValidationError(err.errors()) from err
-        sent_at = datetime.fromtimestamp(event.sent_at, UTC) if event.sent_at is not None else None
         items.append(inbox.NewItem(provider=provider, account=delivery.account, external_id=key, text=ticket.text,
-                                   truncated=truncated, lang=ticket.lang, ticket_id=event.ticket_id, sent_at=sent_at))
+                                   truncated=truncated, lang=ticket.lang, ticket_id=event.ticket_id,
+                                   sent_at=_utc(event.sent_at)))
     return items
+
+
+def _utc(seconds: float | None) -> datetime | None:
+    """Unix seconds from a payload as a datetime (``None`` when absent, not finite or out of range)."""
+    if seconds is None:
+        return None
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
 
 
 def _without_text(out: MessageOut) -> MessageOut:

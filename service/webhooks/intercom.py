@@ -129,7 +129,8 @@ class Intercom:
         notification = model(_Notification, payload, self.name)
         if notification.topic not in (*TOPICS, TAGGED):
             return Ignored(f"intercom topic {notification.topic!r} carries no new customer message")
-        if notification.created_at is not None and abs(self.clock() - notification.created_at) > self.tolerance:
+        # "not <=": a NaN timestamp is stale too
+        if notification.created_at is not None and not abs(self.clock() - notification.created_at) <= self.tolerance:
             return Ignored(f"intercom notification created more than {self.tolerance:g}s away from the server "
                            "clock (stale or replayed)")
         conversation = model(_Data, notification.data, self.name).item
