@@ -194,7 +194,8 @@ class OutboxItem(Base):
     :class:`DeadLetter` after the last try."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_due", "status", "next_attempt_at", "id"),)
+    # ids are never reused (AUTOINCREMENT on SQLite; sequences elsewhere): a dead letter returns under its id
+    __table_args__ = (Index("ix_outbox_status_due", "status", "next_attempt_at", "id"), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     ticket_pk: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)

@@ -19,6 +19,11 @@ _COLUMNS = "ticket_pk, provider, account, ticket_id, label, band, previous_label
 
 
 def upgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        # a dead letter keeps its outbox id and goes back under it, so ids must never be reused: SQLite
+        # hands out max(id) + 1 again once the newest row moved out, unless the table is AUTOINCREMENT
+        with op.batch_alter_table("outbox", recreate="always", table_kwargs={"sqlite_autoincrement": True}):
+            pass
     with op.batch_alter_table("inbox") as batch:
         batch.add_column(sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True))
     op.create_index("ix_inbox_ticket_sent_at", "inbox", ["provider", "account", "ticket_id", "sent_at"])
