@@ -1,4 +1,4 @@
-"""``outbox list`` and ``outbox retry``: inspect the helpdesk write-backs and queue dead letters again."""
+"""``outbox list`` and ``outbox retry``: inspect the helpdesk write-backs and move dead letters back to the outbox."""
 
 from __future__ import annotations
 
@@ -19,11 +19,13 @@ DatabaseOption = Annotated[str | None, typer.Option(help="default: TICKETGUARD_D
 
 @app.command("list")
 def list_outbox(
-    status: Annotated[str | None, typer.Option(help="pending, done, superseded or dead (dead letters)")] = None,
+    status: Annotated[str | None, typer.Option(help="pending, done or superseded; dead: the dead letters")] = None,
+    dead: Annotated[bool, typer.Option("--dead", help="list the dead letters (same as --status dead)")] = False,
     limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
     database_url: DatabaseOption = None,
 ) -> None:
-    """Print the newest write-backs as JSON lines (stdout): id, ticket, label, band, status, tries, last error."""
+    """Print the newest write-backs (or dead letters) as JSON lines (stdout): id, ticket, label, band, status,
+    tries, last error."""
     from sqlalchemy.orm import Session
 
     from ticketguard.service import outbox
@@ -32,6 +34,14 @@ def list_outbox(
     engine = make_engine(database_url or get_settings().database_url)
     try:
         with Session(engine) as session:
+            if dead or status == outbox.DEAD:
+                for letter in outbox.list_dead(session=session, limit=limit):
+                    typer.echo(json.dumps({
+                        "id": letter.id, "provider": letter.provider, "account": letter.account,
+                        "ticket_id": letter.ticket_id, "label": letter.label, "band": letter.band,
+                        "status": outbox.DEAD, "attempts": letter.attempts, "died_at": letter.died_at.isoformat(),
+                        "last_error": letter.last_error}))
+                return
             for item in outbox.list_items(session=session, status=status, limit=limit):
                 typer.echo(json.dumps({
                     "id": item.id, "provider": item.provider, "account": item.account, "ticket_id": item.ticket_id,
@@ -45,10 +55,10 @@ def list_outbox(
 
 @app.command("retry")
 def retry(
-    ids: Annotated[list[int] | None, typer.Argument(help="dead write-backs to queue again (default: all)")] = None,
+    ids: Annotated[list[int] | None, typer.Argument(help="dead letters to move back (default: all)")] = None,
     database_url: DatabaseOption = None,
 ) -> None:
-    """Queue dead-lettered write-backs again with a fresh number of tries; a running service sends them."""
+    """Move dead letters back to the outbox with a fresh number of tries; a running service sends them."""
     from sqlalchemy.orm import Session
 
     from ticketguard.service import outbox

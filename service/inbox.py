@@ -1,7 +1,8 @@
 """The durable inbox: what the webhook route stores before it answers, and how the worker claims and completes it.
 
-The route's transaction is one ``INSERT ... ON CONFLICT DO NOTHING`` per message of the delivery;
-nothing waits for the model. The worker claims pending rows in arrival order (``FOR UPDATE SKIP
+The route's transaction is one ``INSERT ... ON CONFLICT DO NOTHING`` per message of the delivery
+(and, for messages that carry the helpdesk's own send time, one read of the conversation's newest
+stored message: the replay bound); nothing waits for the model. The worker claims pending rows in arrival order (``FOR UPDATE SKIP
 LOCKED`` on PostgreSQL, so replicas never take the same row) and completes them in one transaction:
 the classified :class:`~service.orm.Message`, the row marked done, the ticket's label and the
 write-back queued. A crash before that commit leaves the rows pending, so they are classified
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -35,6 +37,8 @@ class NewItem:
     truncated: bool
     lang: str | None
     ticket_id: str | None
+    #: when the customer sent it, by the helpdesk's clock (``None``: the payload does not say)
+    sent_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -47,8 +51,14 @@ class Stored:
     message_id: int | None
 
 
-def enqueue(*, session: Session, items: Sequence[NewItem], payload: Any) -> list[Stored]:
+def enqueue(*, session: Session, items: Sequence[NewItem], payload: Any,
+            replay_window: float | None = None) -> list[Stored]:
     """Store the messages of one delivery in one transaction and commit; retries get the stored rows.
+
+    A message not stored yet whose ``sent_at`` is more than ``replay_window`` seconds older than the
+    newest message stored for its ticket is a replay of an old delivery: it is left out of the result
+    (an empty result: nothing of the delivery was stored). The window keeps deliveries that arrive a
+    little out of order.
 
     Example:
         >>> enqueue(session=s, items=[NewItem("generic", "", "g-1", "hi", False, "en", None)], payload={})[0].created
@@ -57,10 +67,18 @@ def enqueue(*, session: Session, items: Sequence[NewItem], payload: Any) -> list
     now = utcnow()
     results: list[Stored] = []
     dialect = session.get_bind().dialect.name
+    oldest = _oldest_fresh(session=session, items=items, replay_window=replay_window)
     for item in items:
+        if oldest is not None and item.sent_at is not None and item.sent_at < oldest:
+            seen = session.scalars(select(InboxItem).where(InboxItem.provider == item.provider,
+                                                           InboxItem.external_id == item.external_id)).one_or_none()
+            if seen is not None:
+                results.append(Stored(id=seen.id, created=False, status=seen.status, message_id=seen.message_id))
+            continue
         values = {"provider": item.provider, "account": item.account, "external_id": item.external_id,
                   "text": item.text, "text_chars": len(item.text), "truncated": item.truncated, "lang": item.lang,
-                  "ticket_id": item.ticket_id, "payload": payload, "status": PENDING, "received_at": now}
+                  "ticket_id": item.ticket_id, "payload": payload, "status": PENDING, "received_at": now,
+                  "sent_at": item.sent_at}
         new_id: int | None
         if dialect in ("postgresql", "sqlite"):
             insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -83,6 +101,18 @@ def enqueue(*, session: Session, items: Sequence[NewItem], payload: Any) -> list
         results.append(Stored(id=row.id, created=False, status=row.status, message_id=row.message_id))
     session.commit()
     return results
+
+
+def _oldest_fresh(*, session: Session, items: Sequence[NewItem], replay_window: float | None) -> datetime | None:
+    """The oldest ``sent_at`` not taken for a replay: the ticket's newest stored one less the window."""
+    timed = [item for item in items if item.sent_at is not None and item.ticket_id is not None]
+    if replay_window is None or not timed:
+        return None
+    first = timed[0]  # a delivery holds messages of one ticket
+    newest = session.scalar(select(func.max(InboxItem.sent_at)).where(
+        InboxItem.provider == first.provider, InboxItem.account == first.account,
+        InboxItem.ticket_id == first.ticket_id))
+    return None if newest is None else newest - timedelta(seconds=replay_window)
 
 
 def count_pending(*, session: Session) -> int:

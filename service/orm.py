@@ -136,6 +136,7 @@ class InboxItem(Base):
     __table_args__ = (
         UniqueConstraint("provider", "external_id", name="uq_inbox_provider_external_id"),
         Index("ix_inbox_status_id", "status", "id"),
+        Index("ix_inbox_ticket_sent_at", "provider", "account", "ticket_id", "sent_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -151,6 +152,8 @@ class InboxItem(Base):
     lang: Mapped[str | None] = mapped_column(String(MAX_TAG_CHARS), nullable=True)
     #: the verified delivery as received (cleared once classified when text storage is off)
     payload: Mapped[Any] = mapped_column(JSON, nullable=True)
+    #: when the customer sent it, by the helpdesk's own clock (when the payload says; bounds replays)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     #: pending, done or failed
     status: Mapped[str] = mapped_column(String(16), default="pending")
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -187,10 +190,12 @@ class Ticket(Base):
 
 
 class OutboxItem(Base):
-    """A write of a ticket's label and band to its helpdesk; retried with backoff, ``dead`` after the last try."""
+    """A write of a ticket's label and band to its helpdesk; retried with backoff, moved to
+    :class:`DeadLetter` after the last try."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_due", "status", "next_attempt_at", "id"),)
+    # ids are never reused (AUTOINCREMENT on SQLite; sequences elsewhere): a dead letter returns under its id
+    __table_args__ = (Index("ix_outbox_status_due", "status", "next_attempt_at", "id"), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     ticket_pk: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
@@ -201,11 +206,31 @@ class OutboxItem(Base):
     band: Mapped[str] = mapped_column(String(16))
     #: the label written before this one (``None``: first write); a private note goes with a new label only
     previous_label: Mapped[str | None] = mapped_column(String(16), nullable=True)
-    #: pending, done, superseded (a newer write of the same ticket came first) or dead (the dead letters,
-    #: which ``ticketguard outbox retry`` queues again)
+    #: pending, done or superseded (a newer write of the same ticket came first)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class DeadLetter(Base):
+    """A write that failed its last try (or one retrying cannot fix), moved out of the outbox with its
+    last error; ``ticketguard outbox retry`` moves it back under its outbox id (``id``)."""
+
+    __tablename__ = "outbox_dead"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    ticket_pk: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    account: Mapped[str] = mapped_column(String(ACCOUNT_CHARS), default="")
+    ticket_id: Mapped[str] = mapped_column(String(255))
+    label: Mapped[str] = mapped_column(String(16))
+    band: Mapped[str] = mapped_column(String(16))
+    previous_label: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: when the write was first queued
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    died_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

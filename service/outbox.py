@@ -4,8 +4,11 @@ A write is queued in the same transaction that classified the message (see :mod:
 so a crash between classification and write-back leaves it pending and it is sent once after
 restart. Failures are retried with exponential backoff and full jitter; a ``429`` or ``503`` with
 ``Retry-After`` waits at least that long; after ``outbox_max_attempts`` tries, or at once on an
-error retrying cannot fix (other 4xx), the write is dead-lettered (``status = dead``) until
-``ticketguard outbox retry`` queues it again.
+error retrying cannot fix (other 4xx), the write moves to the dead-letter table (``outbox_dead``,
+:class:`~service.orm.DeadLetter`) with its last error, until ``ticketguard outbox retry`` moves it back.
+
+Every move is guarded by the row's status and attempt count, so when two workers race on a write
+only one of them records its outcome: a write is sent, buried or re-queued exactly once.
 """
 
 from __future__ import annotations
@@ -17,15 +20,19 @@ from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from ticketguard.service.orm import OutboxItem, utcnow
+from ticketguard.service.orm import DeadLetter, OutboxItem, utcnow
 from ticketguard.service.writeback import Writer, WriteRequest
 
 logger = logging.getLogger(__name__)
 
-PENDING, DONE, SUPERSEDED, DEAD = "pending", "done", "superseded", "dead"
+PENDING, DONE, SUPERSEDED = "pending", "done", "superseded"
+#: not an outbox status: :func:`schedule_after`'s verdict that the write goes to the dead letters
+DEAD = "dead"
+#: the columns a write keeps when it moves between the outbox and the dead letters
+_MOVED = ("id", "ticket_pk", "provider", "account", "ticket_id", "label", "band", "previous_label", "created_at")
 #: statuses a retry cannot change: the request is wrong or not allowed, not unlucky
 _RETRYABLE_4XX = frozenset({408, 409, 423, 425, 429})
 
@@ -124,23 +131,50 @@ def record(*, session: Session, item: OutboxItem, status: str, error: str | None
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+def bury(*, session: Session, item: OutboxItem, error: str | None) -> bool:
+    """Move a failed write to the dead letters after its try (caller commits); ``False`` when another
+    worker already finished it."""
+    result = session.execute(delete(OutboxItem).where(OutboxItem.id == item.id, OutboxItem.status == PENDING,
+                                                      OutboxItem.attempts == item.attempts)
+                             .execution_options(synchronize_session=False))
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return False
+    session.execute(insert(DeadLetter).values(**{name: getattr(item, name) for name in _MOVED},
+                                              attempts=item.attempts + 1, last_error=error, died_at=utcnow()))
+    return True
+
+
 def list_items(*, session: Session, status: str | None = None, limit: int = 100) -> list[OutboxItem]:
-    """Newest first, optionally only one status (``dead`` lists the dead letters)."""
+    """Newest first, optionally only one status."""
     query = select(OutboxItem).order_by(OutboxItem.id.desc()).limit(limit)
     if status is not None:
         query = query.where(OutboxItem.status == status)
     return list(session.scalars(query))
 
 
+def list_dead(*, session: Session, limit: int = 100) -> list[DeadLetter]:
+    """The dead letters, newest first."""
+    return list(session.scalars(select(DeadLetter).order_by(DeadLetter.id.desc()).limit(limit)))
+
+
 def requeue(*, session: Session, ids: list[int] | None = None) -> int:
-    """Queue dead writes again (all of them, or ``ids``) with a fresh attempt budget; commits; how many."""
-    statement = update(OutboxItem).where(OutboxItem.status == DEAD)
+    """Move dead letters (all of them, or ``ids``) back to the outbox under their ids, with a fresh attempt
+    budget; commits; how many. On PostgreSQL the dead letters are locked, so two retries move each once."""
+    query = select(DeadLetter).order_by(DeadLetter.id)
     if ids is not None:
-        statement = statement.where(OutboxItem.id.in_(ids))
-    result = session.execute(statement.values(status=PENDING, attempts=0, next_attempt_at=utcnow(), last_error=None)
-                             .execution_options(synchronize_session=False))
+        query = query.where(DeadLetter.id.in_(ids))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    letters = list(session.scalars(query))
+    now = utcnow()
+    for letter in letters:
+        session.execute(insert(OutboxItem).values(**{name: getattr(letter, name) for name in _MOVED},
+                                                  status=PENDING, attempts=0, next_attempt_at=now))
+    if letters:
+        session.execute(delete(DeadLetter).where(DeadLetter.id.in_([letter.id for letter in letters]))
+                        .execution_options(synchronize_session=False))
     session.commit()
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return len(letters)
 
 
 def schedule_after(error: WriteError, *, attempts: int, max_attempts: int, backoff: Backoff) -> tuple[str, datetime]:

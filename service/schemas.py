@@ -142,13 +142,15 @@ class FeedbackOut(BaseModel):
 
 class WebhookOut(BaseModel):
     """What a helpdesk gets back: accepted (stored, classified in the background), classified (a retry of
-    a classified delivery, or the generic provider's ``?wait=``), or why nothing was stored. Never the text."""
+    a classified delivery, or the generic provider's ``?wait=``), recorded (an agent's correction of
+    TicketGuard's field, stored as feedback), or why nothing was stored. Never the text."""
 
-    status: Literal["accepted", "classified", "ignored"]
+    status: Literal["accepted", "classified", "recorded", "ignored"]
     duplicate: bool = Field(default=False, description="true when this delivery was seen before (a retry)")
     inbox_ids: list[int] = Field(default_factory=list, description="the stored messages of this delivery")
     message: MessageOut | None = Field(default=None, description="when classified: the (last) message, without text")
     truncated: bool = Field(default=False, description="a text was longer than the limit; its start was kept")
+    feedback_id: int | None = Field(default=None, description="when recorded: the stored feedback")
     reason: str | None = None
 
 

@@ -229,8 +229,8 @@ class OutboxWorker(_Loop):
             return
         writer = writer_for(item.provider, self.settings)
         if writer is None:
-            await self.in_db_thread(lambda: outbox.record(session=session, item=item, status=outbox.DEAD,
-                                                          error=f"no {item.provider} write-back configured"))
+            await self.in_db_thread(lambda: outbox.bury(session=session, item=item,
+                                                        error=f"no {item.provider} write-back configured"))
             return
         request = WriteRequest(ticket_id=item.ticket_id, label=item.label, band=item.band,
                                previous_label=item.previous_label)
@@ -243,8 +243,11 @@ class OutboxWorker(_Loop):
             error = str(err)
             log("write-back of %s ticket %s failed (try %d): %s", item.provider, item.ticket_id, item.attempts + 1,
                 error, extra={"outbox_id": item.id})
-            await self.in_db_thread(lambda: outbox.record(session=session, item=item, status=status, error=error,
-                                                          next_attempt_at=when))
+            if status == outbox.DEAD:
+                await self.in_db_thread(lambda: outbox.bury(session=session, item=item, error=error))
+            else:
+                await self.in_db_thread(lambda: outbox.record(session=session, item=item, status=status,
+                                                              error=error, next_attempt_at=when))
             return
         await self.in_db_thread(lambda: outbox.record(session=session, item=item, status=outbox.DONE))
         logger.info("wrote %s to %s ticket %s", item.label, item.provider, item.ticket_id,

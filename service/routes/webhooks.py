@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
@@ -13,14 +14,14 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from ticketguard.models.text import unclassifiable_reason
-from ticketguard.service import inbox, repository
+from ticketguard.service import corrections, inbox, repository
 from ticketguard.service.deps import AckSessionFactoryDep, InboxWorkerDep, SettingsDep
 from ticketguard.service.errors import OverloadedError, ProviderDisabledError
 from ticketguard.service.openapi import error_responses
 from ticketguard.service.routes.messages import to_out
 from ticketguard.service.schemas import MessageOut, TicketIn, WebhookOut
 from ticketguard.service.validation import remove_nul
-from ticketguard.service.webhooks import PROVIDERS, Challenge, Delivery, Ignored, get_provider
+from ticketguard.service.webhooks import PROVIDERS, Challenge, Correction, Delivery, Ignored, get_provider
 from ticketguard.service.webhooks.base import load_json
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
@@ -61,8 +62,19 @@ def _items(provider: str, delivery: Delivery, max_chars: int) -> list[inbox.NewI
         except ValidationError as err:
             raise RequestValidationError(err.errors()) from err
         items.append(inbox.NewItem(provider=provider, account=delivery.account, external_id=key, text=ticket.text,
-                                   truncated=truncated, lang=ticket.lang, ticket_id=event.ticket_id))
+                                   truncated=truncated, lang=ticket.lang, ticket_id=event.ticket_id,
+                                   sent_at=_utc(event.sent_at)))
     return items
+
+
+def _utc(seconds: float | None) -> datetime | None:
+    """Unix seconds from a payload as a datetime (``None`` when absent, not finite or out of range)."""
+    if seconds is None:
+        return None
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
 
 
 def _without_text(out: MessageOut) -> MessageOut:
@@ -77,6 +89,7 @@ async def receive_webhook(provider: ProviderPath, request: Request, settings: Se
     """Accept a delivery from zendesk, intercom, freshdesk, front or generic: stored, then answered ``accepted``.
 
     A retry of a delivery already classified gets ``classified`` with the stored result (never the text).
+    An agent's change of TicketGuard's field or tag in the helpdesk is ``recorded`` as feedback.
     """
     adapter, secret = get_provider(provider, settings)
     if secret is None:
@@ -90,6 +103,11 @@ async def receive_webhook(provider: ProviderPath, request: Request, settings: Se
         return JSONResponse({"challenge": parsed.value}, headers={"X-Front-Challenge": parsed.value})
     if isinstance(parsed, Ignored):
         return WebhookOut(status="ignored", reason=parsed.reason)
+    if isinstance(parsed, Correction):
+        outcome = await run_in_threadpool(lambda: _correct(sessions, provider, parsed))
+        if outcome.feedback_id is None:
+            return WebhookOut(status="ignored", reason=outcome.reason)
+        return WebhookOut(status="recorded", feedback_id=outcome.feedback_id)
     items = _items(provider, parsed, settings.max_text_chars)
     if not items:
         return WebhookOut(status="ignored", reason="no text to classify (empty, markup or attachments only)")
@@ -97,7 +115,9 @@ async def receive_webhook(provider: ProviderPath, request: Request, settings: Se
         # each helpdesk retries the status it expects: 429 for Intercom, 503 with Retry-After elsewhere
         raise OverloadedError(f"{worker.backlog} messages wait for classification; retry later",
                               retry_after=settings.retry_after_seconds, status_code=PROVIDERS[provider].overload_status)
-    stored = await run_in_threadpool(lambda: _enqueue(sessions, items, payload))
+    stored = await run_in_threadpool(lambda: _enqueue(sessions, items, payload, settings.webhook_tolerance_seconds))
+    if not stored:
+        return WebhookOut(status="ignored", reason="replayed: older than the conversation's newest stored message")
     created = sum(s.created for s in stored)
     worker.added(created)
     worker.wake()
@@ -117,9 +137,17 @@ async def receive_webhook(provider: ProviderPath, request: Request, settings: Se
     return WebhookOut(status="accepted", duplicate=duplicate, inbox_ids=ids, truncated=truncated)
 
 
-def _enqueue(sessions: AckSessionFactoryDep, items: list[inbox.NewItem], payload: object) -> list[inbox.Stored]:
+def _correct(sessions: AckSessionFactoryDep, provider: str, correction: Correction) -> corrections.Outcome:
     with sessions() as session:
-        return inbox.enqueue(session=session, items=items, payload=payload)
+        return corrections.record_correction(session=session, provider=provider, account=correction.account,
+                                             ticket_id=correction.ticket_id, label=correction.label,
+                                             agent=correction.agent)
+
+
+def _enqueue(sessions: AckSessionFactoryDep, items: list[inbox.NewItem], payload: object,
+             replay_window: float) -> list[inbox.Stored]:
+    with sessions() as session:
+        return inbox.enqueue(session=session, items=items, payload=payload, replay_window=replay_window)
 
 
 def _last_message(sessions: AckSessionFactoryDep, ids: list[int]) -> MessageOut | None:

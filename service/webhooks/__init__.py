@@ -11,14 +11,22 @@ from dataclasses import dataclass
 
 from ticketguard.service.errors import UnknownProviderError
 from ticketguard.service.settings import Settings
-from ticketguard.service.webhooks.base import Challenge, Delivery, Ignored, Parsed, Provider, WebhookEvent
+from ticketguard.service.webhooks.base import (
+    Challenge,
+    Correction,
+    Delivery,
+    Ignored,
+    Parsed,
+    Provider,
+    WebhookEvent,
+)
 from ticketguard.service.webhooks.freshdesk import Freshdesk
 from ticketguard.service.webhooks.front import Front
 from ticketguard.service.webhooks.generic import Generic
 from ticketguard.service.webhooks.intercom import Intercom
 from ticketguard.service.webhooks.zendesk import Zendesk
 
-__all__ = ["PROVIDERS", "Challenge", "Delivery", "Ignored", "Parsed", "Provider", "WebhookEvent", "get_provider"]
+__all__ = ["PROVIDERS", "Challenge", "Correction", "Delivery", "Ignored", "Parsed", "Provider", "WebhookEvent", "get_provider"]
 
 
 @dataclass(frozen=True)
@@ -30,8 +38,13 @@ class ProviderSpec:
 
 
 PROVIDERS: dict[str, ProviderSpec] = {
-    "zendesk": ProviderSpec(lambda settings: Zendesk(), "zendesk_webhook_secret"),
-    "intercom": ProviderSpec(lambda settings: Intercom(), "intercom_client_secret", overload_status=429),
+    "zendesk": ProviderSpec(lambda settings: Zendesk(label_field_id=settings.zendesk_writeback.label_field_id
+                                                     if settings.zendesk_writeback else None),
+                            "zendesk_webhook_secret"),
+    "intercom": ProviderSpec(lambda settings: Intercom(tag_ids=settings.intercom_writeback.tag_ids
+                                                       if settings.intercom_writeback else None,
+                                                       tolerance=settings.webhook_tolerance_seconds),
+                             "intercom_client_secret", overload_status=429),
     "freshdesk": ProviderSpec(lambda settings: Freshdesk(settings.freshdesk_secret_header), "freshdesk_shared_secret"),
     "front": ProviderSpec(lambda settings: Front(), "front_app_secret"),
     "generic": ProviderSpec(lambda settings: Generic(), "generic_webhook_secret"),

@@ -1,4 +1,5 @@
-"""What every webhook provider shares: the parsed event, signature helpers and HTML flattening."""
+"""What every webhook provider shares: the parsed event (messages, a correction, nothing), signature helpers
+and HTML flattening."""
 
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ class WebhookEvent:
     text: str
     lang: str | None = None
     ticket_id: str | None = None
+    #: when the customer sent it (unix seconds), when the payload says: bounds replays (Intercom)
+    sent_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,19 @@ class Challenge:
     value: str
 
 
-Parsed = Delivery | Ignored | Challenge
+@dataclass(frozen=True)
+class Correction:
+    """An agent set TicketGuard's field (or tag) of a ticket to ``label`` in the helpdesk: feedback on the
+    ticket's label, unless it is the echo of TicketGuard's own write (see :mod:`service.corrections`)."""
+
+    ticket_id: str
+    label: str
+    account: str = ""
+    #: who changed it, as ``<provider>:<user id>`` when the payload says
+    agent: str | None = None
+
+
+Parsed = Delivery | Ignored | Challenge | Correction
 
 
 class Provider(Protocol):
@@ -189,8 +204,3 @@ def html_to_text(value: str) -> str:
     parser.close()
     lines = (re.sub(r"[ \t\r\f\v]+", " ", line).strip() for line in "".join(parser.parts).split("\n"))
     return "\n".join(line for line in lines if line)
-
-
-def text_key(text: str) -> str:
-    """A short stable key of a text, for providers whose deliveries carry no message id."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]

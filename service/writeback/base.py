@@ -1,4 +1,5 @@
-"""What every helpdesk write-back shares: the write to make, the HTTP calls that make it, the note text."""
+"""What every helpdesk write-back shares: the write to make, the HTTP calls that make it, the note text,
+and how a value of TicketGuard's helpdesk field or tag reads back as a label (agents' corrections)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ticketguard.models.labels import LABELS
+
 #: prefix of the Zendesk tags and drop-down option values TicketGuard writes (``ticketguard_threat``)
 TAG_PREFIX = "ticketguard_"
+
+
+def label_of_value(value: str | None) -> str | None:
+    """The label a helpdesk field value or tag name stands for: ``ticketguard_<label>`` (Zendesk option
+    tags, tag names) or the label itself (Freshdesk and Intercom values); ``None`` for anything else.
+
+    Example:
+        >>> label_of_value("ticketguard_abuse"), label_of_value("Threat"), label_of_value("ticketguard_band_high")
+        ('abuse', 'threat', None)
+    """
+    name = (value or "").strip().lower()
+    name = name.removeprefix(TAG_PREFIX)
+    return name if name in LABELS else None
 
 
 @dataclass(frozen=True)

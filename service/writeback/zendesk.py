@@ -48,8 +48,3 @@ class ZendeskWriter:
         if request.new_label and request.label in self.config.note_labels:
             ticket["comment"] = {"body": note_text(request), "public": False}
         return [HttpCall("PUT", f"/api/v2/tickets/{request.ticket_id}", {"ticket": ticket})]
-
-    def read_label(self, value: str) -> str | None:
-        """The label of a drop-down option value written by :meth:`calls` (``None``: not ours)."""
-        label = value.removeprefix(TAG_PREFIX) if value.startswith(TAG_PREFIX) else None
-        return label if label in LABELS else None

@@ -16,7 +16,7 @@ from ticketguard.models.prediction import Prediction
 from ticketguard.service import repository
 from ticketguard.service.db import make_engine, make_session_factory, upgrade_database
 from ticketguard.service.errors import NotFoundError
-from ticketguard.service.orm import Base, Feedback, Message
+from ticketguard.service.orm import Base, DeadLetter, Feedback, Message, OutboxItem
 
 
 def prediction(label: str = "complaint") -> Prediction:
@@ -47,6 +47,35 @@ def test_migrations_create_the_orm_schema(engine: Engine) -> None:
     assert diff == []
     assert {"messages", "feedback", "label_history", "alembic_version"} <= set(inspect(engine).get_table_names())
     upgrade_database(engine)  # idempotent at head
+
+
+def test_migration_0005_moves_dead_writes_to_the_dead_letters(database_url: str) -> None:
+    from alembic import command
+    from sqlalchemy import text
+
+    from ticketguard.service.db import alembic_config
+
+    engine = make_engine(database_url)
+    config = alembic_config(engine)
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0004")
+            connection.execute(text(
+                "INSERT INTO tickets (id, provider, account, ticket_id, label, band, score, created_at, updated_at) "
+                "VALUES (1, 'zendesk', '', '7', 'threat', 'high', 0.9, :at, :at)"), {"at": datetime.now(UTC)})
+            for row_id, status in ((1, "dead"), (2, "done")):
+                connection.execute(text(
+                    "INSERT INTO outbox (id, ticket_pk, provider, account, ticket_id, label, band, status, attempts, "
+                    "next_attempt_at, last_error, created_at) VALUES (:id, 1, 'zendesk', '', '7', 'threat', 'high', "
+                    ":status, 8, :at, 'HTTP 500', :at)"), {"id": row_id, "status": status, "at": datetime.now(UTC)})
+        upgrade_database(engine)
+        with make_session_factory(engine)() as session:
+            assert [(r.id, r.status) for r in session.scalars(select(OutboxItem))] == [(2, "done")]
+            [letter] = session.scalars(select(DeadLetter)).all()
+            assert (letter.id, letter.attempts, letter.last_error) == (1, 8, "HTTP 500")
+    finally:
+        engine.dispose()
 
 
 def test_save_is_idempotent_and_round_trips(engine: Engine) -> None:

@@ -65,16 +65,18 @@ def zendesk_comment(ticket: str = "5158", comment: str = "10001", text: str = TE
     }
 
 
-def intercom_reply(conversation: str = "3456", part: str = "7890", text: str = TEXT, author: str = "user") -> dict:
+def intercom_reply(conversation: str = "3456", part: str = "7890", text: str = TEXT, author: str = "user",
+                   at: float | None = None, part_at: int | None = None) -> dict:
+    created = int(at if at is not None else time.time())  # the replay bound reads it
     return {
         "type": "notification_event", "app_id": "abc123", "id": "notif_1", "topic": "conversation.user.replied",
-        "delivery_status": "pending", "delivery_attempts": 1, "created_at": 1735732800, "first_sent_at": 1735732800,
+        "delivery_status": "pending", "delivery_attempts": 1, "created_at": created, "first_sent_at": created,
         "data": {"type": "notification_event_data", "item": {
             "type": "conversation", "id": conversation, "created_at": 1735732000,
             "source": {"type": "conversation", "id": "111", "body": "<p>hello</p>", "author": {"type": "user"}},
             "conversation_parts": {"type": "conversation_part.list", "total_count": 1, "conversation_parts": [
                 {"type": "conversation_part", "id": part, "part_type": "comment", "body": f"<p>{text}</p>",
-                 "author": {"type": author, "id": "5"}}]}}},
+                 "author": {"type": author, "id": "5"}, **({"created_at": part_at} if part_at else {})}]}}},
     }
 
 
@@ -122,7 +124,8 @@ def count_rows(client: TestClient) -> int:
 @pytest.mark.parametrize("provider", list(PROVIDERS))
 def test_valid_delivery_is_accepted_then_classified(client: TestClient, auth, provider: str, classifier) -> None:
     payload_for, _, external_id = PROVIDERS[provider]
-    response = post(client, provider, payload_for())
+    payload = payload_for()
+    response = post(client, provider, payload)
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["status"] == "accepted" and body["duplicate"] is False and len(body["inbox_ids"]) == 1
@@ -130,7 +133,7 @@ def test_valid_delivery_is_accepted_then_classified(client: TestClient, auth, pr
     # stored before the 2xx, with the raw payload
     with client.app.state.session_factory() as session:
         row = session.get(InboxItem, body["inbox_ids"][0])
-        assert row.provider == provider and row.external_id == external_id and row.payload == payload_for()
+        assert row.provider == provider and row.external_id == external_id and row.payload == payload
     drain(client)
     message = inbox_message(client, body["inbox_ids"][0])
     assert message["source"] == provider and message["external_id"] == external_id
@@ -287,15 +290,58 @@ def test_front_sync_challenge_is_answered(client: TestClient) -> None:
     assert unsigned.status_code == 401
 
 
-def test_freshdesk_comment_keys_by_text(client: TestClient) -> None:
+def freshdesk_reply(text: str, *, update: str | None = None, comment: str | None = None,
+                    by: str | None = "requester") -> dict:
+    """The ticket-update rule's body (README): the latest public comment, who performed it, the update's id."""
     payload = freshdesk_ticket()
-    payload["freshdesk_webhook"]["ticket_latest_public_comment"] = "Still nothing. Where is my refund?"
-    first = post(client, "freshdesk", payload).json()
+    payload["freshdesk_webhook"]["ticket_latest_public_comment"] = text
+    extra = {"update_id": update, "comment_id": comment, "performed_by": by}
+    payload["freshdesk_webhook"].update({k: v for k, v in extra.items() if v is not None})
+    return payload
+
+
+def test_freshdesk_comments_are_keyed_by_update_not_text(client: TestClient) -> None:
+    first = post(client, "freshdesk", freshdesk_reply("??", update="1733040000001")).json()
+    second = post(client, "freshdesk", freshdesk_reply("??", update="1733040000002")).json()
+    by_id = post(client, "freshdesk", freshdesk_reply("??", comment="5001")).json()
+    assert first["duplicate"] is second["duplicate"] is by_id["duplicate"] is False
+    assert len({first["inbox_ids"][0], second["inbox_ids"][0], by_id["inbox_ids"][0]}) == 3  # identical replies
+    retry = post(client, "freshdesk", freshdesk_reply("??", update="1733040000001")).json()
+    assert retry["duplicate"] is True and retry["inbox_ids"] == first["inbox_ids"]
     drain(client)
     message = inbox_message(client, first["inbox_ids"][0])
-    assert message["external_id"].startswith("ticket:42:comment:")
-    assert message["text"] == "Still nothing. Where is my refund?"
-    assert post(client, "freshdesk", payload).json()["duplicate"] is True
+    assert (message["external_id"], message["text"]) == ("ticket:42:update:1733040000001", "??")
+    assert inbox_message(client, by_id["inbox_ids"][0])["external_id"] == "ticket:42:comment:5001"
+    assert count_rows(client) == 3
+
+
+def test_freshdesk_agent_comment_is_ignored_and_an_unkeyed_comment_refused(client: TestClient) -> None:
+    agent = post(client, "freshdesk", freshdesk_reply("We refunded you.", update="7", by="Agent"))
+    assert agent.status_code == 200 and agent.json()["status"] == "ignored" and "agent" in agent.json()["reason"]
+    unkeyed = post(client, "freshdesk", freshdesk_reply("Where is my refund?"))
+    assert unkeyed.status_code == 422 and "update_id" in unkeyed.json()["error"]["message"]
+    assert count_rows(client) == 0
+
+
+def test_intercom_replays_are_bounded_by_the_payload_timestamps(client: TestClient) -> None:
+    stale = post(client, "intercom", intercom_reply(part="1", at=time.time() - 301))
+    assert stale.status_code == 200 and stale.json()["status"] == "ignored" and "stale" in stale.json()["reason"]
+    now = int(time.time())
+    newest = post(client, "intercom", intercom_reply(part="2", part_at=now)).json()
+    assert newest["status"] == "accepted"
+    # a little out of order (inside the window) is still a new message
+    late = post(client, "intercom", intercom_reply(part="3", part_at=now - 200)).json()
+    assert late["status"] == "accepted" and late["duplicate"] is False
+    # a part older than the conversation's newest stored part by more than the window: a replay
+    replay = post(client, "intercom", intercom_reply(part="4", part_at=now - 400))
+    assert replay.status_code == 200 and replay.json()["status"] == "ignored" and "replayed" in replay.json()["reason"]
+    # a stored part delivered again is a duplicate, whatever its age
+    again = post(client, "intercom", intercom_reply(part="3", part_at=now - 200)).json()
+    assert again["duplicate"] is True and again["inbox_ids"] == late["inbox_ids"]
+    drain(client)
+    assert count_rows(client) == 2
+    other_conversation = post(client, "intercom", intercom_reply(conversation="9", part="5", part_at=now - 400))
+    assert other_conversation.json()["status"] == "accepted"  # the bound is per conversation
 
 
 def test_store_text_off_keeps_no_text(make_client: Callable[..., TestClient], auth) -> None:

@@ -26,7 +26,7 @@ from tests.service.test_webhooks import (
 )
 from ticketguard.cli.main import app as cli
 from ticketguard.models.labels import LABELS, confidence_band
-from ticketguard.service.orm import OutboxItem
+from ticketguard.service.orm import DeadLetter, OutboxItem
 
 ZENDESK_TOKEN = "zendesk-api-token-0123456789"
 INTERCOM_TOKEN = "intercom-access-token-0123456789"
@@ -157,25 +157,37 @@ def test_429_500_and_a_hung_request_are_retried_until_written(make_client: Calla
     assert first.body == second.body == helpdesk.requests[3].body  # the same write each time
 
 
-def test_failed_writes_are_dead_lettered_then_retried_from_the_cli(make_client: Callable[..., TestClient],
-                                                                   helpdesk: FakeHelpdesk, tmp_path) -> None:
+def dead_letters(client: TestClient) -> list[DeadLetter]:
+    with client.app.state.session_factory() as session:
+        return list(session.scalars(select(DeadLetter).order_by(DeadLetter.id)))
+
+
+def test_failed_writes_move_to_the_dead_letters_then_back_from_the_cli(make_client: Callable[..., TestClient],
+                                                                       helpdesk: FakeHelpdesk) -> None:
     helpdesk.script = [(500, {}), (503, {}), (400, {})]
     client = make_client(zendesk_writeback=zendesk_config(helpdesk), outbox_max_attempts=2, **FAST_RETRIES)
     post(client, "zendesk", zendesk_comment(ticket="1"))
-    [first] = settle(client)
-    assert (first.status, first.attempts, first.last_error) == ("dead", 2, "PUT /api/v2/tickets/1: HTTP 503")
+    assert settle(client) == []  # moved out of the outbox
+    [first] = dead_letters(client)
+    assert (first.ticket_id, first.attempts, first.last_error) == ("1", 2, "PUT /api/v2/tickets/1: HTTP 503")
     post(client, "zendesk", zendesk_comment(ticket="2"))
-    _, second = settle(client)
-    assert (second.status, second.attempts) == ("dead", 1)  # a 400 is not retried: the request itself is wrong
+    settle(client)
+    _, second = dead_letters(client)
+    assert (second.ticket_id, second.attempts) == ("2", 1)  # a 400 is not retried: the request itself is wrong
     database = ["--database-url", client.app.state.settings.database_url]
     runner = CliRunner()
-    listed = runner.invoke(cli, ["outbox", "list", "--status", "dead", *database])
-    assert listed.exit_code == 0, listed.output
-    assert [json.loads(line)["ticket_id"] for line in listed.stdout.splitlines()] == ["2", "1"]
+    for flags in (["--dead"], ["--status", "dead"]):
+        listed = runner.invoke(cli, ["outbox", "list", *flags, *database])
+        assert listed.exit_code == 0, listed.output
+        rows = [json.loads(line) for line in listed.stdout.splitlines()]
+        assert [(r["ticket_id"], r["status"], r["attempts"]) for r in rows] == [("2", "dead", 1), ("1", "dead", 2)]
+        assert rows[0]["last_error"] == "PUT /api/v2/tickets/2: HTTP 400"
     retried = runner.invoke(cli, ["outbox", "retry", str(first.id), *database])
     assert retried.exit_code == 0 and "queued 1 write-back" in retried.output
+    assert [d.id for d in dead_letters(client)] == [second.id]
     client.app.state.outbox_worker.wake()
     rows = settle(client)
-    assert [(r.ticket_id, r.status) for r in rows] == [("1", "done"), ("2", "dead")]
+    assert [(r.id, r.ticket_id, r.status) for r in rows] == [(first.id, "1", "done")]  # back under its id, sent once
     assert [r.path for r in helpdesk.answered(200)] == ["/api/v2/tickets/1"]
-
+    again = runner.invoke(cli, ["outbox", "retry", str(first.id), *database])
+    assert "queued 0 write-back" in again.output  # nothing dead with that id: no second write
