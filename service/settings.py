@@ -181,7 +181,9 @@ class Settings(BaseSettings):
     microbatch_max_size: int = Field(default=64, ge=1, le=4096, description="messages per merged batch")
     microbatch_max_tokens: int = Field(default=4096, ge=1, le=1_000_000,
                                        description="tokens per merged batch (a request over it runs alone)")
-    microbatch_max_wait_ms: float = Field(default=5.0, ge=0, le=1000, description="wait for more messages")
+    #: 0: a batch takes what queued while the previous one ran and never waits (a lone request goes
+    #: straight to the model; under load batches still fill during each forward pass)
+    microbatch_max_wait_ms: float = Field(default=0.0, ge=0, le=1000, description="wait for more messages")
     microbatch_queue_size: int = Field(default=2048, ge=1, description="messages waiting; beyond it: 503")
     retry_after_seconds: int = Field(default=1, ge=1, le=3600, description="Retry-After of a 503")
 
