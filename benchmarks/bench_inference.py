@@ -128,12 +128,14 @@ def free_port() -> int:
 class Server:
     """``uvicorn --factory ticketguard.service.app:create_app`` in a child process, configured by environment."""
 
-    def __init__(self, model: Path, workdir: Path, *, api_key: str, env: dict[str, str]) -> None:
+    def __init__(self, model: Path, workdir: Path, *, api_key: str, env: dict[str, str],
+                 database_url: str | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = workdir / "server.log"
         self.env = {**os.environ, **env, "TICKETGUARD_MODEL_PATH": str(model), "TICKETGUARD_API_KEYS": api_key,
-                    "TICKETGUARD_DATABASE_URL": f"sqlite:///{workdir / 'bench.db'}", "TICKETGUARD_LOG_LEVEL": "WARNING"}
+                    "TICKETGUARD_DATABASE_URL": database_url or f"sqlite:///{workdir / 'bench.db'}",
+                    "TICKETGUARD_LOG_LEVEL": "WARNING"}
         self.process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> Server:
@@ -197,12 +199,13 @@ async def drive(url: str, api_key: str, texts: list[str], *, clients: int, secon
                p50_ms=percentile(0.5), p99_ms=percentile(0.99))
 
 
-def http(model: Path, data: Texts, *, precision: str, clients: list[int], seconds: float, threads: int) -> list[Row]:
+def http(model: Path, data: Texts, *, precision: str, clients: list[int], seconds: float,
+         threads: int | None) -> list[Row]:
     api_key = secrets.token_hex(16)
     rows = []
+    env = {"TICKETGUARD_PRECISION": precision, **({"TICKETGUARD_THREADS": str(threads)} if threads else {})}
     with tempfile.TemporaryDirectory(prefix="ticketguard-bench-") as tmp, \
-            Server(model, Path(tmp), api_key=api_key,
-                   env={"TICKETGUARD_PRECISION": precision, "TICKETGUARD_THREADS": str(threads)}) as server:
+            Server(model, Path(tmp), api_key=api_key, env=env) as server:
         for n in clients:
             row = asyncio.run(drive(server.url, api_key, data.texts, clients=n, seconds=seconds))
             rows.append(row)
@@ -228,6 +231,8 @@ def main() -> None:
     parser.add_argument("--pipeline-batches", type=int, nargs="+", default=[1, 8, 32, 64])
     parser.add_argument("--no-pipeline", action="store_true")
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument("--http-threads", type=int, help="torch threads of the server (default: the service's "
+                        "own, all cores but one)")
     parser.add_argument("--http-seconds", type=float, default=20.0, help="duration per client count")
     parser.add_argument("--no-http", action="store_true")
     args = parser.parse_args()
@@ -253,7 +258,7 @@ def main() -> None:
     in_process_rate = next(r.msgs_per_s for r in table if r.what == f"teacher {served}")
     if not args.no_http:
         for row in http(args.model, data, precision=served, clients=args.clients, seconds=args.http_seconds,
-                        threads=args.threads):
+                        threads=args.http_threads):
             row.note += f"; {row.msgs_per_s / in_process_rate:.0%} of in-process teacher {served}"
             table.append(row)
 

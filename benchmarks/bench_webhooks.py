@@ -21,6 +21,7 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import itertools
 import json
 import os
 import secrets
@@ -134,6 +135,19 @@ async def acks(url: str, texts: list[str], senders: int, seconds: float, tag: st
     return latencies, failures
 
 
+async def drain(url: str) -> float:
+    """Seconds until the inbox backlog of the ack phase is classified: the inbox goes in arrival order,
+    so a last generic delivery asked to ``?wait=`` comes back labelled only once the rows before it are."""
+    started = time.perf_counter()
+    async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+        for n in itertools.count():
+            body = json.dumps({"id": f"drain-{n}", "text": "Where is my parcel?"}).encode()
+            response = await client.post("/v1/webhooks/generic?wait=10s", content=body, headers=generic(body))
+            if response.status_code == 200 and response.json()["status"] != "accepted":
+                break
+    return time.perf_counter() - started
+
+
 async def write_backs(url: str, fake: FakeZendesk, texts: list[str], count: int) -> list[float]:
     """Delivery-to-write-back of ``count`` new tickets, one delivery every 0.25 s."""
     sent_at: dict[str, float] = {}
@@ -166,6 +180,7 @@ async def run(args: argparse.Namespace, url: str, fake: FakeZendesk, texts: list
         latencies, failures = await acks(url, texts, senders, args.duration, f"s{senders}")
         p50, p99 = percentiles(latencies)
         print(f"{senders:>8}{len(latencies):>8}{p50:>10.1f}{p99:>10.1f}{failures:>8}", flush=True)
+    print(f"\ninbox backlog of the ack phase classified in {await drain(url):.0f} s (bulk load still on)")
     delays = await write_backs(url, fake, texts, args.tickets)
     p50, p99 = percentiles(delays)
     print(f"\ndelivery-to-write-back under bulk load: {len(delays)}/{args.tickets} tickets, "
@@ -184,6 +199,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds of acks per sender count")
     parser.add_argument("--bulk-clients", type=int, default=4, help="clients saturating /v1/classify")
     parser.add_argument("--tickets", type=int, default=20, help="deliveries timed to their write-back")
+    parser.add_argument("--database-url", help="the service's database (default: a throwaway SQLite file)")
     args = parser.parse_args()
     if args.model is None:
         from ticketguard.cli.model_commands import resolve_model
@@ -195,9 +211,10 @@ def main() -> None:
     extra = {"TICKETGUARD_GENERIC_WEBHOOK_SECRET": GENERIC_SECRET, "TICKETGUARD_ZENDESK_WEBHOOK_SECRET": ZENDESK_SECRET,
              "TICKETGUARD_ZENDESK_WRITEBACK": json.dumps({"base_url": fake.url, "email": "bench@example.com",
                                                           "api_token": secrets.token_hex(16), "label_field_id": 1})}
-    print(f"model: {args.model}   cpu cores: {os.cpu_count()}   bulk clients: {args.bulk_clients}", flush=True)
+    print(f"model: {args.model}   cpu cores: {os.cpu_count()}   bulk clients: {args.bulk_clients}   "
+          f"database: {args.database_url or 'sqlite (throwaway)'}", flush=True)
     with tempfile.TemporaryDirectory(prefix="ticketguard-bench-") as tmp, \
-            Server(args.model, Path(tmp), api_key=args.api_key, env=extra) as server:
+            Server(args.model, Path(tmp), api_key=args.api_key, env=extra, database_url=args.database_url) as server:
         asyncio.run(run(args, server.url, fake, texts))
 
 

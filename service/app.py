@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from ticketguard import __version__
 from ticketguard.models.classifier import Classifier
 from ticketguard.models.explain import Explainer
+from ticketguard.models.hardware import serving_threads
 from ticketguard.models.langdetect import LanguageDetector
 from ticketguard.service.batching import MicroBatcher
 from ticketguard.service.db import make_engine, make_session_factory, upgrade_database
@@ -46,7 +47,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.migrate_on_start:
             await run_in_threadpool(upgrade_database, engine)
         classifier: Classifier = app.state.preloaded_classifier or await run_in_threadpool(
-            Classifier.load, settings.resolved_model_path, batch_size=settings.batch_size, threads=settings.threads,
+            Classifier.load, settings.resolved_model_path, batch_size=settings.batch_size,
+            threads=settings.threads or serving_threads(),
             device=settings.device, precision=settings.precision)
         batcher = MicroBatcher(classifier.encode, classifier.predict_encoded, max_batch_size=settings.microbatch_max_size,
                                max_batch_tokens=settings.microbatch_max_tokens,

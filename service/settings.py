@@ -147,7 +147,8 @@ class Settings(BaseSettings):
     model_path: Path | None = Field(default=None, description="artifact to serve; default: the built default model")
     corpus_dir: Path = Field(default=CORPUS_DIR, description="labelled corpus")
     challenge_dir: Path = Field(default=CHALLENGE_DIR, description="challenge split (evaluation only)")
-    threads: int | None = Field(default=None, ge=1, description="torch threads for inference")
+    threads: int | None = Field(default=None, ge=1, description="torch threads for inference (default: all cores "
+                                "for the command line, all but one for the service)")
     device: str = Field(default="auto", pattern=r"^(auto|cpu|cuda(:[0-9]+)?)$",
                         description="torch device: auto (CUDA when present), cpu, cuda, cuda:N")
     batch_size: int | None = Field(default=None, ge=1, le=4096,
