@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import secrets
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
-from pyinstrument import Profiler
 
 from ticketguard.service.app import create_app
 from ticketguard.service.log import configure_logging
@@ -27,6 +28,8 @@ TEXT = "Third double charge this year. Reverse it by Friday or I file a chargeba
 
 
 async def run(settings: Settings, requests: int, out: Path | None) -> None:
+    from pyinstrument import Profiler  # optional: only this script needs it
+
     app = create_app(settings)
     key = settings.api_keys[0].get_secret_value()
     async with app.router.lifespan_context(app):
@@ -52,6 +55,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("-o", "--out", type=Path, help="also write the HTML profile here")
     args = parser.parse_args()
+    if importlib.util.find_spec("pyinstrument") is None:
+        sys.exit("pyinstrument is missing: pip install pyinstrument")
     configure_logging(log_format="json", level="INFO")
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(_env_file=None, model_path=args.model, cache_dir=Path(tmp),  # type: ignore[call-arg]
