@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy import Engine, Select, create_engine, event, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -18,6 +18,17 @@ logger = logging.getLogger(__name__)
 SERVICE_DIR = Path(__file__).resolve().parent
 ALEMBIC_INI = SERVICE_DIR / "alembic.ini"
 MIGRATIONS_DIR = SERVICE_DIR / "migrations"
+
+
+RowT = TypeVar("RowT", bound=tuple[Any, ...])
+
+
+def claim_rows(query: Select[RowT], *, session: Session) -> Select[RowT]:
+    """``query`` locking the rows it returns until commit, skipping rows other workers hold, on
+    PostgreSQL (several replicas); unchanged on SQLite (one node, where a claim is guarded by status)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return query.with_for_update(skip_locked=True)
+    return query
 
 
 def make_engine(url: str) -> Engine:

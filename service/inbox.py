@@ -21,6 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ticketguard.service.db import claim_rows
 from ticketguard.service.orm import InboxItem, utcnow
 
 PENDING, DONE, FAILED = "pending", "done", "failed"
@@ -125,9 +126,7 @@ def claim(*, session: Session, limit: int) -> list[InboxItem]:
     On SQLite (one node) nothing is locked: :func:`finish` only completes a row that is still pending.
     """
     query = select(InboxItem).where(InboxItem.status == PENDING).order_by(InboxItem.id).limit(limit)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    return list(session.scalars(query))
+    return list(session.scalars(claim_rows(query, session=session)))
 
 
 def finish(*, session: Session, item: InboxItem, status: str, message_id: int | None = None,

@@ -23,6 +23,7 @@ import httpx
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from ticketguard.service.db import claim_rows
 from ticketguard.service.orm import DeadLetter, OutboxItem, utcnow
 from ticketguard.service.writeback import Writer, WriteRequest
 
@@ -102,9 +103,7 @@ def claim_due(*, session: Session) -> OutboxItem | None:
     """The oldest due pending write; on PostgreSQL locked until commit, skipping writes others hold."""
     query = (select(OutboxItem).where(OutboxItem.status == PENDING, OutboxItem.next_attempt_at <= utcnow())
              .order_by(OutboxItem.id).limit(1))
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    return session.scalars(query).one_or_none()
+    return session.scalars(claim_rows(query, session=session)).one_or_none()
 
 
 def superseded(*, session: Session, item: OutboxItem) -> bool:
@@ -163,9 +162,7 @@ def requeue(*, session: Session, ids: list[int] | None = None) -> int:
     query = select(DeadLetter).order_by(DeadLetter.id)
     if ids is not None:
         query = query.where(DeadLetter.id.in_(ids))
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    letters = list(session.scalars(query))
+    letters = list(session.scalars(claim_rows(query, session=session)))
     now = utcnow()
     for letter in letters:
         session.execute(insert(OutboxItem).values(**{name: getattr(letter, name) for name in _MOVED},
