@@ -189,15 +189,9 @@ class Ticket(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class OutboxItem(Base):
-    """A write of a ticket's label and band to its helpdesk; retried with backoff, moved to
-    :class:`DeadLetter` after the last try."""
+class _LabelWrite:
+    """What a write-back carries, in the outbox and in the dead letters alike."""
 
-    __tablename__ = "outbox"
-    # ids are never reused (AUTOINCREMENT on SQLite; sequences elsewhere): a dead letter returns under its id
-    __table_args__ = (Index("ix_outbox_status_due", "status", "next_attempt_at", "id"), {"sqlite_autoincrement": True})
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     ticket_pk: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
     provider: Mapped[str] = mapped_column(String(32))
     account: Mapped[str] = mapped_column(String(ACCOUNT_CHARS), default="")
@@ -206,6 +200,17 @@ class OutboxItem(Base):
     band: Mapped[str] = mapped_column(String(16))
     #: the label written before this one (``None``: first write); a private note goes with a new label only
     previous_label: Mapped[str | None] = mapped_column(String(16), nullable=True)
+
+
+class OutboxItem(_LabelWrite, Base):
+    """A write of a ticket's label and band to its helpdesk; retried with backoff, moved to
+    :class:`DeadLetter` after the last try."""
+
+    __tablename__ = "outbox"
+    # ids are never reused (AUTOINCREMENT on SQLite; sequences elsewhere): a dead letter returns under its id
+    __table_args__ = (Index("ix_outbox_status_due", "status", "next_attempt_at", "id"), {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     #: pending, done or superseded (a newer write of the same ticket came first)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -215,20 +220,13 @@ class OutboxItem(Base):
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
-class DeadLetter(Base):
+class DeadLetter(_LabelWrite, Base):
     """A write that failed its last try (or one retrying cannot fix), moved out of the outbox with its
     last error; ``ticketguard outbox retry`` moves it back under its outbox id (``id``)."""
 
     __tablename__ = "outbox_dead"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    ticket_pk: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
-    provider: Mapped[str] = mapped_column(String(32))
-    account: Mapped[str] = mapped_column(String(ACCOUNT_CHARS), default="")
-    ticket_id: Mapped[str] = mapped_column(String(255))
-    label: Mapped[str] = mapped_column(String(16))
-    band: Mapped[str] = mapped_column(String(16))
-    previous_label: Mapped[str | None] = mapped_column(String(16), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     #: when the write was first queued
