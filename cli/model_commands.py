@@ -1,4 +1,4 @@
-"""``base``, ``build``, ``train``, ``evaluate`` and ``predict``: the model life cycle on the command line.
+"""``base``, ``build``, ``train``, ``soup``, ``evaluate`` and ``predict``: the model life cycle on the command line.
 
 Heavy libraries (torch, transformers, matplotlib) are imported inside the commands that need
 them, so ``ticketguard --help`` and the data commands start quickly.
@@ -25,6 +25,7 @@ from ticketguard.training.corpus import SPLITS
 if TYPE_CHECKING:
     from ticketguard.models.explain import Explanation
     from ticketguard.training.evaluate import LabelledText
+    from ticketguard.training.pipeline import TrainReport
 
 console = Console()
 err_console = Console(stderr=True)
@@ -112,6 +113,8 @@ def train_command(
     layer_lr_decay: Annotated[float, typer.Option(help="learning-rate factor per encoder layer down from the head "
                                                   "(1: off)")] = _DEFAULT("layer_lr_decay"),
     augment: Annotated[float, typer.Option(help="share of training texts given register noise")] = _DEFAULT("augment"),
+    probe_init: Annotated[bool, typer.Option("--probe-init/--no-probe-init", help="start the head from a linear "
+                                             "probe on the frozen base (LP-FT)")] = _DEFAULT("probe_init"),
     bf16: Annotated[bool | None, typer.Option("--bf16/--no-bf16", help="bfloat16 autocast for training "
                                               "(default: where the hardware has native bfloat16)")] = None,
     max_steps: Annotated[int | None, typer.Option(help="stop after this many steps (smoke runs)")] = None,
@@ -131,7 +134,8 @@ def train_command(
     try:
         config = TrainConfig(arch=arch, base_model=base_model, pooling=pooling, epochs=epochs, batch_size=batch_size,
                              learning_rate=learning_rate, max_length=max_length, label_smoothing=label_smoothing,
-                             layer_lr_decay=layer_lr_decay, augment=augment, bf16=bf16, max_steps=max_steps, seed=seed,
+                             layer_lr_decay=layer_lr_decay, augment=augment, probe_init=probe_init, bf16=bf16,
+                             max_steps=max_steps, seed=seed,
                              threads=threads or settings.threads, freeze_embeddings=not unfreeze_embeddings,
                              freeze_layers=freeze_layers, encoder_layers=encoder_layers,
                              teacher=teacher, distill_alpha=distill_alpha)
@@ -140,11 +144,37 @@ def train_command(
                        challenge=challenge)
     except (TicketGuardError, ValueError, FileExistsError) as err:
         raise fail(str(err)) from err
+    _print_report(out, report)
+
+
+def _print_report(out: Path, report: TrainReport) -> None:
     console.print(f"[green]wrote[/] {out}  ({report.model_version}, {report.training_seconds:.0f}s)")
     for name, metrics in (("test", report.test), ("challenge", report.challenge), ("dev", report.selection)):
         if metrics is not None:
             console.print(f"macro-F1 {name}: {metrics.macro_f1:.3f}  accuracy {metrics.accuracy:.3f}  "
                           f"ECE {metrics.ece:.3f}")
+
+
+def soup_command(
+    models: Annotated[list[Path], typer.Option("--model", help="artifact to average (repeat; same base, corpus "
+                                                "and settings, other seeds)")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="artifact directory to write")],
+    data: Annotated[Path | None, typer.Option(help="the corpus they were trained on (default: the shipped "
+                                              "corpus)")] = None,
+    threads: int | None = None,
+    overwrite: bool = False,
+) -> None:
+    """Average the weights of several fine-tuned models (a model soup), calibrate, evaluate and write it."""
+    from ticketguard.training.pipeline import soup
+
+    settings = get_settings()
+    try:
+        challenge = settings.challenge_dir if settings.challenge_dir.is_dir() else None
+        report = soup(models, data or settings.corpus_dir, out, challenge=challenge,
+                      threads=threads or settings.threads, overwrite=overwrite)
+    except (TicketGuardError, ValueError, FileExistsError) as err:
+        raise fail(str(err)) from err
+    _print_report(out, report)
 
 
 def calibrate_command(
@@ -328,5 +358,6 @@ def register(app: typer.Typer) -> None:
     app.command("train")(train_command)
     app.command("evaluate")(evaluate_command)
     app.command("calibrate")(calibrate_command)
+    app.command("soup")(soup_command)
     app.command("predict")(predict)
     app.command("precision")(precision_command)

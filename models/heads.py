@@ -63,6 +63,10 @@ class MeanPoolingClassifier(nn.Module):
         """The encoder (named like ``PreTrainedModel.base_model`` so freezing code treats both alike)."""
         return self.encoder
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    def embed(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """The pooled features the linear layer reads, (batch, hidden)."""
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        return self.classifier(self.dropout(mean_pool(hidden, attention_mask)))
+        return mean_pool(hidden, attention_mask)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.dropout(self.embed(input_ids, attention_mask)))

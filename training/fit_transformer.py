@@ -22,7 +22,9 @@ from typing import Any, cast
 import numpy as np
 import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
+from sklearn.preprocessing import StandardScaler
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
 
 from ticketguard.models.artifact import Calibration, Manifest
@@ -147,6 +149,40 @@ def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor
     return torch.nn.functional.kl_div(student, teacher, log_target=True, reduction="batchmean") * temperature**2
 
 
+@torch.no_grad()
+def pooled_features(model: MeanPoolingClassifier, tokenizer: Any, ids: Sequence[Sequence[int]], *, batch_size: int,
+                    autocast: Any) -> np.ndarray:
+    """The head's input (mean-pooled encoder states) for each tokenised text, in ``ids`` order."""
+    model.eval()
+    features = np.zeros((len(ids), model.classifier.in_features), dtype=np.float32)
+    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))  # little padding
+    for start in range(0, len(order), batch_size):
+        index = order[start : start + batch_size]
+        batch = tokenizer.pad({"input_ids": [ids[i] for i in index]}, return_tensors="pt")
+        with autocast:
+            pooled = model.embed(batch["input_ids"], batch["attention_mask"])
+        features[index] = pooled.float().numpy()
+    return features
+
+
+def fit_probe_head(model: MeanPoolingClassifier, features: np.ndarray, y: Sequence[int], *,
+                   class_balanced: bool) -> float:
+    """Fit a logistic regression on ``features`` and copy it into the model's linear head (the LP of LP-FT).
+
+    The features are standardised for the solver and the scaling is folded back into the weights, so
+    the head reads the raw pooled features as in ``forward``. Returns the probe's training accuracy.
+    """
+    scaler = StandardScaler().fit(features)
+    probe = LogisticRegression(max_iter=2000, class_weight="balanced" if class_balanced else None)
+    probe.fit(scaler.transform(features), y)
+    weight = probe.coef_ / scaler.scale_
+    bias = probe.intercept_ - weight @ scaler.mean_
+    with torch.no_grad():
+        model.classifier.weight.copy_(torch.from_numpy(weight))
+        model.classifier.bias.copy_(torch.from_numpy(bias))
+    return float(probe.score(scaler.transform(features), y))
+
+
 def _selection_macro_f1(classifier: Classifier, texts: Sequence[str], y: Sequence[int]) -> float:
     pred = classifier.predict_logits(texts).argmax(axis=1)
     return float(f1_score(y, pred, labels=list(range(len(LABELS))), average="macro", zero_division=0))
@@ -201,6 +237,14 @@ def fit_transformer(config: TrainConfig, train_rows: Sequence[CorpusRow], select
         task = progress.add_task("train", total=total_steps, loss=float("nan"), f1=float("nan"))
         epoch_texts = train_texts
         ids = classifier.backend.encode([classifier.prepare(t) for t in epoch_texts])
+        if config.probe_init:
+            probe_started = time.monotonic()
+            features = pooled_features(cast(MeanPoolingClassifier, model), tokenizer, ids,
+                                       batch_size=config.batch_size * 2, autocast=autocast)
+            accuracy = fit_probe_head(cast(MeanPoolingClassifier, model), features, y_train,
+                                      class_balanced=config.class_balanced)
+            logger.info("head initialised from a linear probe (train accuracy %.3f, %.0fs)", accuracy,
+                        time.monotonic() - probe_started)
         teacher_logits: torch.Tensor | None = None
         stop = False
         while not stop:
