@@ -19,10 +19,11 @@ import random
 import shutil
 import subprocess
 import time
-from dataclasses import asdict, dataclass, fields, replace
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -34,6 +35,7 @@ from ticketguard.models.artifact import (
     write_json,
     write_precision,
 )
+from ticketguard.models.backends import TransformerBackend
 from ticketguard.models.calibration import FlagThresholds, ReviewThreshold, TemperatureScaler, apply_temperature
 from ticketguard.models.classifier import Classifier
 from ticketguard.models.errors import ArtifactError, DataError
@@ -45,6 +47,7 @@ from ticketguard.training.evaluate import evaluate_rows
 from ticketguard.training.metrics import Metrics
 from ticketguard.training.model_card import render_model_card
 from ticketguard.training.precision_guard import measure_precision
+from ticketguard.training.soup import average_state_dicts
 from ticketguard.training.splits import split_dev
 
 logger = logging.getLogger(__name__)
@@ -89,6 +92,8 @@ class TrainReport:
     calibration_split: Metrics
     test: Metrics | None
     challenge: Metrics | None = None
+    #: the artifacts whose weights were averaged into this one (see training.soup); empty for a trained model
+    soup_of: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -186,7 +191,8 @@ def _load_splits(config: TrainConfig, corpus: Path, challenge: Path | None) -> _
 
 
 def _calibrate_evaluate_write(classifier: Classifier, config: TrainConfig, splits: _Splits, *, created: str,
-                              fit_info: FitInfo | None, started: float, out_dir: Path) -> TrainReport:
+                              fit_info: FitInfo | None, started: float, out_dir: Path,
+                              soup_of: Sequence[str] = ()) -> TrainReport:
     """Calibrate the fitted classifier, evaluate it on every split and write the artifact once."""
     classifier.calibration = calibrate(classifier, splits.calibration, config)
     train_seconds = time.monotonic() - started
@@ -206,6 +212,7 @@ def _calibrate_evaluate_write(classifier: Classifier, config: TrainConfig, split
         calibration_split=evaluate_rows(classifier, splits.calibration),
         test=evaluate_rows(classifier, splits.test) if splits.test else None,
         challenge=evaluate_rows(classifier, splits.challenge) if splits.challenge else None,
+        soup_of=list(soup_of),
     )
     staging = out_dir.with_name(f".{out_dir.name}.staging-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
@@ -259,6 +266,22 @@ def train(config: TrainConfig, corpus: Path, out_dir: Path, *, cache_dir: Path, 
                                      started=started, out_dir=out_dir)
 
 
+def _read_report(model_dir: Path) -> tuple[dict[str, Any], TrainConfig, FitInfo | None]:
+    """An artifact's ``metrics.json``, its training config and how fitting went.
+
+    Raises:
+        ArtifactError: no readable ``metrics.json`` with a training config.
+    """
+    try:
+        previous = json.loads((model_dir / METRICS_FILE).read_text(encoding="utf-8"))
+        known = {f.name for f in fields(TrainConfig)}
+        config = TrainConfig(**{k: v for k, v in previous["config"].items() if k in known})
+        fit_info = FitInfo(**previous["fit"]) if previous.get("fit") else None
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise ArtifactError(f"{model_dir}: cannot read its training report ({err})") from err
+    return previous, config, fit_info
+
+
 def recalibrate(model_dir: Path, corpus: Path, *, challenge: Path | None = None,
                 calibrate_on_noise: bool | None = None, threads: int | None = None) -> TrainReport:
     """Fit an artifact's calibration again, on the calibration half of the corpus it was trained on.
@@ -270,13 +293,7 @@ def recalibrate(model_dir: Path, corpus: Path, *, challenge: Path | None = None,
         ArtifactError: the artifact has no readable ``metrics.json`` with its training config.
         DataError: ``corpus`` is not the corpus the model was trained on.
     """
-    try:
-        previous = json.loads((model_dir / METRICS_FILE).read_text(encoding="utf-8"))
-        known = {f.name for f in fields(TrainConfig)}
-        config = TrainConfig(**{k: v for k, v in previous["config"].items() if k in known})
-        fit_info = FitInfo(**previous["fit"]) if previous.get("fit") else None
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        raise ArtifactError(f"{model_dir}: cannot read its training report ({err})") from err
+    previous, config, fit_info = _read_report(model_dir)
     if calibrate_on_noise is not None:
         config = replace(config, calibrate_on_noise=calibrate_on_noise)
     if threads is not None:
@@ -288,3 +305,45 @@ def recalibrate(model_dir: Path, corpus: Path, *, challenge: Path | None = None,
     started = time.monotonic() - float(previous.get("training_seconds", 0.0))
     return _calibrate_evaluate_write(classifier, config, splits, created=previous["created"], fit_info=fit_info,
                                      started=started, out_dir=model_dir)
+
+
+def soup(model_dirs: Sequence[Path], corpus: Path, out_dir: Path, *, challenge: Path | None = None,
+         threads: int | None = None, overwrite: bool = False) -> TrainReport:
+    """Average the weights of transformer artifacts trained on ``corpus`` (a uniform model soup), then
+    calibrate, evaluate and write the result like a training run.
+
+    The members should differ only in their seed: a soup of models from different bases, heads or
+    corpora is refused or meaningless. Calibration is fitted anew on the calibration half of dev
+    (the members' temperatures do not carry over to their average).
+
+    Raises:
+        FileExistsError: ``out_dir`` exists and ``overwrite`` is false.
+        ArtifactError: a member is not a transformer artifact with a training report.
+        DataError: a member was trained on another corpus.
+        ValueError: the members' architectures or text handling differ.
+    """
+    if out_dir.exists() and not overwrite:
+        raise FileExistsError(f"{out_dir} exists; pass --overwrite to replace it")
+    reports = [_read_report(directory) for directory in model_dirs]
+    config = reports[0][1] if threads is None else replace(reports[0][1], threads=threads)
+    splits = _load_splits(config, corpus, challenge)
+    for directory, (previous, member, _) in zip(model_dirs, reports, strict=True):
+        if member.arch != "transformer":
+            raise ArtifactError(f"{directory}: a soup averages transformer weights, not a {member.arch} model")
+        if previous["data"]["sha256"] != splits.data_hash:
+            raise DataError(f"{directory} was not trained on {corpus} (its corpus hash differs)")
+    members = [Classifier.load(directory, threads=config.threads, precision="fp32", device="cpu")
+               for directory in model_dirs]
+    if len({(m.manifest.pooling, m.manifest.text_prefix, m.manifest.max_length) for m in members}) > 1:
+        raise ValueError("the members differ in pooling, text prefix or max length")
+    classifier = members[0]
+    backend = cast(TransformerBackend, classifier.backend)
+    backend.model.load_state_dict(average_state_dicts(
+        [cast(TransformerBackend, m.backend).model.state_dict() for m in members]))
+    stamp = datetime.now(UTC)
+    classifier.manifest = replace(classifier.manifest,
+                                  model_version=f"transformer-soup{len(members)}-{stamp:%Y%m%d%H%M}-"
+                                                f"{splits.data_hash[:8]}")
+    started = time.monotonic() - sum(float(previous.get("training_seconds", 0.0)) for previous, _, _ in reports)
+    return _calibrate_evaluate_write(classifier, config, splits, created=stamp.isoformat(), fit_info=None,
+                                     started=started, out_dir=out_dir, soup_of=[str(d) for d in model_dirs])

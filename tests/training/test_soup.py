@@ -1,0 +1,78 @@
+"""Model soups: weights of same-base models averaged, then calibrated and written like a trained model."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from tests.conftest import seed_rows, write_jsonl
+from ticketguard.models.backends import TransformerBackend
+from ticketguard.models.classifier import Classifier
+from ticketguard.models.errors import ArtifactError, DataError
+from ticketguard.training.config import TrainConfig
+from ticketguard.training.pipeline import soup, train
+from ticketguard.training.soup import average_state_dicts
+
+
+def test_floats_are_averaged_and_fixed_buffers_kept():
+    a = {"w": torch.tensor([1.0, 3.0]), "ids": torch.tensor([0, 1])}
+    b = {"w": torch.tensor([3.0, 5.0]), "ids": torch.tensor([0, 1])}
+    averaged = average_state_dicts([a, b])
+    assert torch.equal(averaged["w"], torch.tensor([2.0, 4.0]))
+    assert torch.equal(averaged["ids"], torch.tensor([0, 1]))
+
+
+@pytest.mark.parametrize(
+    ("other", "message"),
+    [({"w": torch.zeros(3), "ids": torch.tensor([0, 1])}, "shape"),
+     ({"w": torch.zeros(2)}, "different parameters"),
+     ({"w": torch.zeros(2), "ids": torch.tensor([1, 0])}, "fixed buffers differ")],
+)
+def test_members_of_another_architecture_are_refused(other, message):
+    with pytest.raises(ValueError, match=message):
+        average_state_dicts([{"w": torch.zeros(2), "ids": torch.tensor([0, 1])}, other])
+
+
+def test_a_soup_of_one_is_refused():
+    with pytest.raises(ValueError, match="at least two"):
+        average_state_dicts([{"w": torch.zeros(2)}])
+
+
+def _member(tiny_artifact, corpus, out, seed):
+    config = TrainConfig(base_model=str(tiny_artifact), epochs=1, batch_size=8, max_length=32, freeze_layers=0,
+                         calibrate_on_noise=False, threads=1, seed=seed)
+    train(config, corpus, out, cache_dir=out.parent / "cache")
+    return out
+
+
+def test_two_seeds_make_one_calibrated_model_whose_weights_are_their_mean(tiny_artifact, tmp_path):
+    corpus = write_jsonl(tmp_path / "c.jsonl", seed_rows())
+    members = [_member(tiny_artifact, corpus, tmp_path / f"seed{seed}", seed) for seed in (1, 2)]
+    report = soup(members, corpus, tmp_path / "soup")
+    weights = [_state(m)["encoder.encoder.layer.1.output.dense.weight"] for m in [*members, tmp_path / "soup"]]
+    torch.testing.assert_close(weights[2], (weights[0] + weights[1]) / 2)
+    metrics = json.loads((tmp_path / "soup" / "metrics.json").read_text())
+    assert metrics["soup_of"] == [str(m) for m in members]
+    assert report.model_version.startswith("transformer-soup2-")
+    assert (tmp_path / "soup" / "calibration.json").exists() and (tmp_path / "soup" / "precision.json").exists()
+    with pytest.raises(FileExistsError):
+        soup(members, corpus, tmp_path / "soup")
+    other = write_jsonl(tmp_path / "other.jsonl", seed_rows()[:-1])
+    with pytest.raises(DataError, match="not trained on"):
+        soup(members, other, tmp_path / "elsewhere")
+
+
+def test_a_tfidf_member_is_refused(tiny_artifact, tmp_path):
+    corpus = write_jsonl(tmp_path / "c.jsonl", seed_rows())
+    tfidf = tmp_path / "tfidf"
+    train(TrainConfig(arch="tfidf", calibrate_on_noise=False), corpus, tfidf, cache_dir=tmp_path / "cache")
+    with pytest.raises(ArtifactError, match="not a tfidf model"):
+        soup([tfidf, tfidf], corpus, tmp_path / "soup")
+
+
+def _state(directory):
+    backend = Classifier.load(directory, precision="fp32", device="cpu").backend
+    assert isinstance(backend, TransformerBackend)
+    return backend.model.state_dict()
