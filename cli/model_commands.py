@@ -159,6 +159,7 @@ def soup_command(
     models: Annotated[list[Path], typer.Option("--model", help="artifact to average (repeat; same base, corpus "
                                                 "and settings, other seeds)")],
     out: Annotated[Path, typer.Option("--out", "-o", help="artifact directory to write")],
+    weight: Annotated[list[float] | None, typer.Option(help="one per --model, in order (default: equal)")] = None,
     data: Annotated[Path | None, typer.Option(help="the corpus they were trained on (default: the shipped "
                                               "corpus)")] = None,
     threads: int | None = None,
@@ -170,7 +171,7 @@ def soup_command(
     settings = get_settings()
     try:
         challenge = settings.challenge_dir if settings.challenge_dir.is_dir() else None
-        report = soup(models, data or settings.corpus_dir, out, challenge=challenge,
+        report = soup(models, data or settings.corpus_dir, out, weights=weight, challenge=challenge,
                       threads=threads or settings.threads, overwrite=overwrite)
     except (TicketGuardError, ValueError, FileExistsError) as err:
         raise fail(str(err)) from err

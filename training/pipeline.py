@@ -94,6 +94,8 @@ class TrainReport:
     challenge: Metrics | None = None
     #: the artifacts whose weights were averaged into this one (see training.soup); empty for a trained model
     soup_of: list[str] = field(default_factory=list)
+    #: the members' weights (``None``: equal)
+    soup_weights: list[float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -192,7 +194,8 @@ def _load_splits(config: TrainConfig, corpus: Path, challenge: Path | None) -> _
 
 def _calibrate_evaluate_write(classifier: Classifier, config: TrainConfig, splits: _Splits, *, created: str,
                               fit_info: FitInfo | None, started: float, out_dir: Path,
-                              soup_of: Sequence[str] = ()) -> TrainReport:
+                              soup_of: Sequence[str] = (), soup_weights: Sequence[float] | None = None
+                              ) -> TrainReport:
     """Calibrate the fitted classifier, evaluate it on every split and write the artifact once."""
     classifier.calibration = calibrate(classifier, splits.calibration, config)
     train_seconds = time.monotonic() - started
@@ -213,6 +216,7 @@ def _calibrate_evaluate_write(classifier: Classifier, config: TrainConfig, split
         test=evaluate_rows(classifier, splits.test) if splits.test else None,
         challenge=evaluate_rows(classifier, splits.challenge) if splits.challenge else None,
         soup_of=list(soup_of),
+        soup_weights=None if soup_weights is None else list(soup_weights),
     )
     staging = out_dir.with_name(f".{out_dir.name}.staging-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
@@ -307,10 +311,11 @@ def recalibrate(model_dir: Path, corpus: Path, *, challenge: Path | None = None,
                                      started=started, out_dir=model_dir)
 
 
-def soup(model_dirs: Sequence[Path], corpus: Path, out_dir: Path, *, challenge: Path | None = None,
-         threads: int | None = None, overwrite: bool = False) -> TrainReport:
-    """Average the weights of transformer artifacts trained on ``corpus`` (a uniform model soup), then
-    calibrate, evaluate and write the result like a training run.
+def soup(model_dirs: Sequence[Path], corpus: Path, out_dir: Path, *, weights: Sequence[float] | None = None,
+         challenge: Path | None = None, threads: int | None = None, overwrite: bool = False) -> TrainReport:
+    """Average the weights of transformer artifacts trained on ``corpus`` (a model soup; ``weights``
+    default to equal, see :func:`~ticketguard.training.soup.average_state_dicts`), then calibrate,
+    evaluate and write the result like a training run.
 
     The members should differ only in their seed: a soup of models from different bases, heads or
     corpora is refused or meaningless. Calibration is fitted anew on the calibration half of dev
@@ -339,11 +344,12 @@ def soup(model_dirs: Sequence[Path], corpus: Path, out_dir: Path, *, challenge: 
     classifier = members[0]
     backend = cast(TransformerBackend, classifier.backend)
     backend.model.load_state_dict(average_state_dicts(
-        [cast(TransformerBackend, m.backend).model.state_dict() for m in members]))
+        [cast(TransformerBackend, m.backend).model.state_dict() for m in members], weights))
     stamp = datetime.now(UTC)
     classifier.manifest = replace(classifier.manifest,
                                   model_version=f"transformer-soup{len(members)}-{stamp:%Y%m%d%H%M}-"
                                                 f"{splits.data_hash[:8]}")
     started = time.monotonic() - sum(float(previous.get("training_seconds", 0.0)) for previous, _, _ in reports)
     return _calibrate_evaluate_write(classifier, config, splits, created=stamp.isoformat(), fit_info=None,
-                                     started=started, out_dir=out_dir, soup_of=[str(d) for d in model_dirs])
+                                     started=started, out_dir=out_dir,
+                                     soup_of=[str(d) for d in model_dirs], soup_weights=weights)

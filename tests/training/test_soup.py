@@ -35,6 +35,17 @@ def test_members_of_another_architecture_are_refused(other, message):
         average_state_dicts([{"w": torch.zeros(2), "ids": torch.tensor([0, 1])}, other])
 
 
+def test_weights_are_normalised_shares():
+    averaged = average_state_dicts([{"w": torch.tensor([0.0])}, {"w": torch.tensor([4.0])}], weights=[3, 1])
+    torch.testing.assert_close(averaged["w"], torch.tensor([1.0]))
+
+
+@pytest.mark.parametrize("weights", [[1.0], [1.0, -1.0], [0.0, 0.0]])
+def test_bad_weights_are_refused(weights):
+    with pytest.raises(ValueError, match="one non-negative weight per model"):
+        average_state_dicts([{"w": torch.zeros(1)}, {"w": torch.ones(1)}], weights=weights)
+
+
 def test_a_soup_of_one_is_refused():
     with pytest.raises(ValueError, match="at least two"):
         average_state_dicts([{"w": torch.zeros(2)}])
@@ -51,8 +62,12 @@ def test_two_seeds_make_one_calibrated_model_whose_weights_are_their_mean(tiny_a
     corpus = write_jsonl(tmp_path / "c.jsonl", seed_rows())
     members = [_member(tiny_artifact, corpus, tmp_path / f"seed{seed}", seed) for seed in (1, 2)]
     report = soup(members, corpus, tmp_path / "soup")
-    weights = [_state(m)["encoder.encoder.layer.1.output.dense.weight"] for m in [*members, tmp_path / "soup"]]
+    weighted = soup(members, corpus, tmp_path / "weighted", weights=[0.75, 0.25])
+    name = "encoder.encoder.layer.1.output.dense.weight"
+    weights = [_state(m)[name] for m in [*members, tmp_path / "soup", tmp_path / "weighted"]]
     torch.testing.assert_close(weights[2], (weights[0] + weights[1]) / 2)
+    torch.testing.assert_close(weights[3], 0.75 * weights[0] + 0.25 * weights[1])
+    assert weighted.soup_weights == [0.75, 0.25] and report.soup_weights is None
     metrics = json.loads((tmp_path / "soup" / "metrics.json").read_text())
     assert metrics["soup_of"] == [str(m) for m in members]
     assert report.model_version.startswith("transformer-soup2-")
