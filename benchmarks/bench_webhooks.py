@@ -3,9 +3,11 @@ time from a delivery to its write-back at a (local, fake) helpdesk.
 
 Starts the service in a child process (uvicorn, throwaway SQLite, a generic and a Zendesk secret, Zendesk
 write-back pointed at a fake helpdesk served by this script), keeps the model busy with bulk
-``/v1/classify`` batches from ``--bulk-clients`` clients, and meanwhile:
+``/v1/classify`` batches from ``--bulk-clients`` clients (in a process of their own), and meanwhile:
 
-1. sends signed generic deliveries from 1, 8 and 32 concurrent senders and prints ack p50/p99;
+1. sends signed generic deliveries from 1, 8 and 32 concurrent senders and prints ack p50/p99: closed loop
+   (each sender posts again as soon as it is answered, which measures throughput as much as latency)
+   and open loop at ``--rate`` deliveries per second (latency from when each delivery fell due);
 2. sends Zendesk deliveries for new tickets, one at a time, and prints p50/p99 of delivery-to-write-back
    (the fake helpdesk's receipt of ``PUT /api/v2/tickets/{id}``).
 
@@ -23,6 +25,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import multiprocessing
 import os
 import secrets
 import sys
@@ -101,37 +104,75 @@ def percentiles(values: list[float]) -> tuple[float, float]:
     return pick(0.5), pick(0.99)
 
 
-async def saturate(client: httpx.AsyncClient, texts: list[str], stop: asyncio.Event, counts: list[int]) -> None:
-    """One bulk client: batches of 64 messages back to back until ``stop``."""
-    i = 0
-    while not stop.is_set():
-        batch = [{"text": texts[(i + k) % len(texts)]} for k in range(64)]
-        i += 64
-        response = await client.post("/v1/classify", json={"items": batch})
-        counts.append(response.status_code)
+async def saturate(url: str, api_key: str, texts: list[str], clients: int, counts: Any) -> None:
+    """``clients`` bulk clients: batches of 64 messages back to back, counted by status (200, 503, other)."""
+    async def client_loop(client: httpx.AsyncClient, offset: int) -> None:
+        i = offset
+        while True:
+            batch = [{"text": texts[(i + k) % len(texts)]} for k in range(64)]
+            i += 64
+            response = await client.post("/v1/classify", json={"items": batch})
+            counts[{200: 0, 503: 1}.get(response.status_code, 2)] += 1
+
+    async with httpx.AsyncClient(base_url=url, headers={"X-API-Key": api_key}, timeout=120) as client:
+        await asyncio.gather(*(client_loop(client, 64 * n) for n in range(clients)))
 
 
-async def acks(url: str, texts: list[str], senders: int, seconds: float, tag: str) -> tuple[list[float], int]:
+def bulk_load(url: str, api_key: str, texts: list[str], clients: int, counts: Any) -> None:
+    """The bulk load in its own process, so that its event loop never delays the timed senders'."""
+    asyncio.run(saturate(url, api_key, texts, clients, counts))
+
+
+async def acks(url: str, texts: list[str], senders: int, seconds: float, tag: str,
+               rate: float | None = None) -> tuple[list[float], int]:
+    """Ack latencies of ``senders`` concurrent senders for ``seconds``.
+
+    Without ``rate`` each sender posts its next delivery as soon as the last is answered (closed loop:
+    latency is then ``senders`` / throughput). With ``rate`` deliveries fall due at ``rate`` per second
+    in all and go to the next free sender; latency counts from when a delivery fell due, so a delivery
+    that waited for a free sender counts its wait (no coordinated omission).
+    """
     latencies: list[float] = []
     failures = 0
     sent = 0
     limits = httpx.Limits(max_connections=senders, max_keepalive_connections=senders)
+    due_times: asyncio.Queue[float | None] = asyncio.Queue()
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
-        deadline = time.perf_counter() + seconds
+        started = time.perf_counter()
+        deadline = started + seconds
 
-        async def sender() -> None:
+        async def post(due: float) -> None:
             nonlocal sent, failures
-            while time.perf_counter() < deadline:
-                sent += 1
-                body = json.dumps({"id": f"{tag}-{sent}", "text": texts[sent % len(texts)]}).encode()
-                t0 = time.perf_counter()
-                response = await client.post("/v1/webhooks/generic", content=body, headers=generic(body))
-                if response.status_code == 200 and response.json()["status"] == "accepted":
-                    latencies.append(time.perf_counter() - t0)
-                else:
-                    failures += 1
+            sent += 1
+            body = json.dumps({"id": f"{tag}-{sent}", "text": texts[sent % len(texts)]}).encode()
+            response = await client.post("/v1/webhooks/generic", content=body, headers=generic(body))
+            if response.status_code == 200 and response.json()["status"] == "accepted":
+                latencies.append(time.perf_counter() - due)
+            else:
+                failures += 1
 
-        await asyncio.gather(*(sender() for _ in range(senders)))
+        async def closed_loop_sender() -> None:
+            while time.perf_counter() < deadline:
+                await post(time.perf_counter())
+
+        async def open_loop_sender() -> None:
+            while (due := await due_times.get()) is not None:
+                await post(due)
+
+        async def schedule(per_second: float) -> None:
+            for n in itertools.count():
+                due = started + n / per_second
+                if due > deadline:
+                    break
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
+                due_times.put_nowait(due)
+            for _ in range(senders):
+                due_times.put_nowait(None)
+
+        if rate is None:
+            await asyncio.gather(*(closed_loop_sender() for _ in range(senders)))
+        else:
+            await asyncio.gather(schedule(rate), *(open_loop_sender() for _ in range(senders)))
     return latencies, failures
 
 
@@ -170,26 +211,33 @@ async def write_backs(url: str, fake: FakeZendesk, texts: list[str], count: int)
 
 
 async def run(args: argparse.Namespace, url: str, fake: FakeZendesk, texts: list[str]) -> None:
-    stop = asyncio.Event()
-    bulk_status: list[int] = []
-    bulk = httpx.AsyncClient(base_url=url, headers={"X-API-Key": args.api_key}, timeout=120)
-    tasks = [asyncio.create_task(saturate(bulk, texts, stop, bulk_status)) for _ in range(args.bulk_clients)]
-    await asyncio.sleep(3)  # let the bulk load fill the queue
-    print(f"{'senders':>8}{'acks':>8}{'p50 ms':>10}{'p99 ms':>10}{'failed':>8}", flush=True)
-    for senders in args.senders:
-        latencies, failures = await acks(url, texts, senders, args.duration, f"s{senders}")
-        p50, p99 = percentiles(latencies)
-        print(f"{senders:>8}{len(latencies):>8}{p50:>10.1f}{p99:>10.1f}{failures:>8}", flush=True)
-    print(f"\ninbox backlog of the ack phase classified in {await drain(url):.0f} s (bulk load still on)")
-    delays = await write_backs(url, fake, texts, args.tickets)
-    p50, p99 = percentiles(delays)
-    print(f"\ndelivery-to-write-back under bulk load: {len(delays)}/{args.tickets} tickets, "
-          f"p50 {p50:.0f} ms, p99 {p99:.0f} ms")
-    stop.set()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    await bulk.aclose()
-    print(f"bulk /v1/classify batches of 64 during the run: {len(bulk_status)} "
-          f"({sum(s == 200 for s in bulk_status)} answered 200, {sum(s == 503 for s in bulk_status)} 503)")
+    counts = multiprocessing.get_context("spawn").Array("i", 3)
+    bulk = multiprocessing.get_context("spawn").Process(
+        target=bulk_load, args=(url, args.api_key, texts, args.bulk_clients, counts), daemon=True)
+    if args.bulk_clients:
+        bulk.start()
+        await asyncio.sleep(5)  # let the bulk load fill the queue
+    try:
+        modes: list[float | None] = [None, *args.rate]
+        print(f"{'senders':>8}{'arrivals':>14}{'acks':>8}{'p50 ms':>10}{'p99 ms':>10}{'failed':>8}", flush=True)
+        for rate in modes:
+            for senders in args.senders:
+                latencies, failures = await acks(url, texts, senders, args.duration, f"s{senders}-{rate}", rate)
+                p50, p99 = percentiles(latencies)
+                arrivals = "closed loop" if rate is None else f"{rate:g}/s"
+                print(f"{senders:>8}{arrivals:>14}{len(latencies):>8}{p50:>10.1f}{p99:>10.1f}{failures:>8}",
+                      flush=True)
+        print(f"\ninbox backlog of the ack phase classified in {await drain(url):.0f} s (bulk load still on)")
+        delays = await write_backs(url, fake, texts, args.tickets)
+        p50, p99 = percentiles(delays)
+        print(f"\ndelivery-to-write-back under bulk load: {len(delays)}/{args.tickets} tickets, "
+              f"p50 {p50:.0f} ms, p99 {p99:.0f} ms")
+    finally:
+        if bulk.is_alive():
+            bulk.terminate()
+            bulk.join()
+    print(f"bulk /v1/classify batches of 64 during the run: {sum(counts)} "
+          f"({counts[0]} answered 200, {counts[1]} 503, {counts[2]} other)")
 
 
 def main() -> None:
@@ -197,6 +245,8 @@ def main() -> None:
     parser.add_argument("--model", type=Path, help="artifact (default: the default model, built if missing)")
     parser.add_argument("--senders", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--duration", type=float, default=10.0, help="seconds of acks per sender count")
+    parser.add_argument("--rate", type=float, nargs="*", default=[100.0],
+                        help="also time open-loop arrivals at these deliveries per second (all senders together)")
     parser.add_argument("--bulk-clients", type=int, default=4, help="clients saturating /v1/classify")
     parser.add_argument("--tickets", type=int, default=20, help="deliveries timed to their write-back")
     parser.add_argument("--database-url", help="the service's database (default: a throwaway SQLite file)")
