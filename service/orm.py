@@ -202,6 +202,10 @@ class _LabelWrite:
     previous_label: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
+#: the columns every write-back carries (those of :class:`_LabelWrite`)
+LABEL_WRITE_COLUMNS: tuple[str, ...] = tuple(_LabelWrite.__annotations__)
+
+
 class OutboxItem(_LabelWrite, Base):
     """A write of a ticket's label and band to its helpdesk; retried with backoff, moved to
     :class:`DeadLetter` after the last try."""

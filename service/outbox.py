@@ -24,7 +24,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from ticketguard.service.db import claim_rows
-from ticketguard.service.orm import DeadLetter, OutboxItem, utcnow
+from ticketguard.service.orm import LABEL_WRITE_COLUMNS, DeadLetter, OutboxItem, utcnow
 from ticketguard.service.writeback import Writer, WriteRequest
 
 logger = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ PENDING, DONE, SUPERSEDED = "pending", "done", "superseded"
 #: not an outbox status: :func:`schedule_after`'s verdict that the write goes to the dead letters
 DEAD = "dead"
 #: the columns a write keeps when it moves between the outbox and the dead letters
-_MOVED = ("id", "ticket_pk", "provider", "account", "ticket_id", "label", "band", "previous_label", "created_at")
+_MOVED = ("id", *LABEL_WRITE_COLUMNS, "created_at")
 #: statuses a retry cannot change: the request is wrong or not allowed, not unlucky
 _RETRYABLE_4XX = frozenset({408, 409, 423, 425, 429})
 
