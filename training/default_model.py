@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import fields
 from pathlib import Path
+from typing import Any
 
 from ticketguard.models.artifact import MANIFEST, METRICS_FILE
 from ticketguard.training.config import TrainConfig
@@ -14,27 +16,43 @@ from ticketguard.training.pipeline import train
 logger = logging.getLogger(__name__)
 
 
-def _built_from(model_dir: Path) -> str | None:
-    """The corpus hash recorded by the model in ``model_dir``, if it has one."""
+#: settings of a run that do not change the model it trains
+_RUN_ONLY = frozenset({"threads"})
+
+
+def _recipe(config: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in config.items() if name not in _RUN_ONLY}
+
+
+def is_current(model_dir: Path, corpus_sha256: str, config: TrainConfig) -> bool:
+    """Whether ``model_dir`` holds a model trained on this corpus version with this recipe.
+
+    A setting the model's report does not record (added since) counts as its default, which keeps the
+    behaviour from before it existed.
+    """
+    known = {f.name for f in fields(TrainConfig)}
     try:
-        return json.loads((model_dir / METRICS_FILE).read_text(encoding="utf-8"))["data"]["sha256"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+        report = json.loads((model_dir / METRICS_FILE).read_text(encoding="utf-8"))
+        trained = TrainConfig(**{k: v for k, v in report["config"].items() if k in known})
+        return bool((model_dir / MANIFEST).is_file() and report["data"]["sha256"] == corpus_sha256
+                    and _recipe(trained.to_dict()) == _recipe(config.to_dict()))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False
 
 
 def ensure_default_model(model_dir: Path, corpus: Path, cache_dir: Path, *, challenge: Path | None = None,
                          threads: int | None = None) -> Path:
-    """Return ``model_dir``, training the default model into it first if it is missing or was
-    trained on another version of the corpus.
+    """Return ``model_dir``, training the default model into it first if it is missing, or was
+    trained on another version of the corpus or with other training defaults.
 
     The artifact is written atomically by :func:`~ticketguard.training.pipeline.train`, so an
     interrupted build leaves the previous model (or none) in place, never a partial one.
     """
-    current = corpus_hash(load_corpus(corpus))
-    if (model_dir / MANIFEST).is_file() and _built_from(model_dir) == current:
+    config = TrainConfig(threads=threads)
+    if is_current(model_dir, corpus_hash(load_corpus(corpus)), config):
         return model_dir
     logger.info("building the default model in %s from %s (one-off, at most about 20 minutes on 2 cores)",
                 model_dir, corpus)
-    train(TrainConfig(threads=threads), corpus, model_dir, cache_dir=cache_dir, overwrite=True,
+    train(config, corpus, model_dir, cache_dir=cache_dir, overwrite=True,
           challenge=challenge if challenge is not None and challenge.is_dir() else None)
     return model_dir
