@@ -43,7 +43,7 @@ class TrainConfig:
     #: start the head from a logistic regression fitted on the frozen base model's pooled features
     #: (LP-FT, Kumar et al. 2022): fine-tuning from a fitted head moves the pre-trained features less
     #: than from a random one, which helps on text unlike the training data. Mean pooling only.
-    probe_init: bool = False
+    probe_init: bool = True
     #: a trained artifact whose predictions the model learns from as well as the labels (knowledge
     #: distillation); with ``base_model`` = that artifact and ``encoder_layers`` the student starts
     #: from the teacher's own bottom layers
@@ -116,7 +116,8 @@ class TrainConfig:
         if self.freeze_layers < 0:
             raise ValueError(f"freeze_layers must be >= 0, got {self.freeze_layers!r}")
         if self.probe_init and self.pooling != "mean":
-            raise ValueError("probe_init needs pooling='mean' (the probe fits the mean-pooling head)")
+            raise ValueError("probe_init needs pooling='mean' (the probe fits the mean-pooling head); "
+                             "train a CLS-pooler model with --no-probe-init")
         if self.patience < 1:
             raise ValueError(f"patience must be >= 1, got {self.patience!r}")
 
