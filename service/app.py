@@ -124,10 +124,6 @@ def create_app(settings: Settings | None = None, *, classifier: Classifier | Non
     app.state.metrics = metrics
     app.state.preloaded_classifier = classifier
 
-    async def app_settings() -> Settings:  # async: a plain function would run in the thread pool
-        return settings
-
-    app.dependency_overrides[get_settings] = app_settings
     app.state.writeback_client = writeback_client
     app.state.language_detector = LanguageDetector()
     install_error_handlers(app)

@@ -1,4 +1,6 @@
-"""Dependencies handed to routes through ``Annotated`` aliases (tests override ``get_settings``).
+"""Dependencies handed to routes through ``Annotated`` aliases; each reads what the app's lifespan
+put on ``app.state``, so no ``dependency_overrides`` are needed (FastAPI rebuilds every sub-dependency's
+signature on every request while any override is set).
 
 The per-request ones are ``async def``: FastAPI runs a plain ``def`` dependency in its thread
 pool, a thread hop per dependency per request, for work that takes microseconds.
@@ -19,10 +21,8 @@ from ticketguard.models.langdetect import LanguageDetector
 from ticketguard.service.batching import MicroBatcher
 from ticketguard.service.errors import AuthenticationError, NotReadyError, UnsupportedMediaTypeError
 from ticketguard.service.metrics import Metrics
-from ticketguard.service.settings import Settings, get_settings
+from ticketguard.service.settings import Settings
 from ticketguard.service.workers import InboxWorker
-
-SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 def _state(request: Request, name: str) -> Any:
@@ -30,6 +30,14 @@ def _state(request: Request, name: str) -> Any:
     if value is None:
         raise NotReadyError(f"the service is still starting ({name} not ready)")
     return value
+
+
+async def get_app_settings(request: Request) -> Settings:
+    """The settings the app was created with."""
+    return request.app.state.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 
 async def get_classifier(request: Request) -> Classifier:

@@ -1,7 +1,7 @@
 """The one typed settings object of TicketGuard (environment ``TICKETGUARD_*`` and ``.env``).
 
-Read it through :func:`get_settings`; tests override that dependency or build ``Settings(...)``
-directly. Nothing else in the project reads environment variables.
+Read it through :func:`get_settings`; the app keeps the one it was created with on ``app.state`` (tests
+build ``Settings(...)`` directly). Nothing else in the project reads environment variables.
 """
 
 from __future__ import annotations
