@@ -7,7 +7,7 @@ here instead of restating them.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import Any, ClassVar
 
 from ticketguard.models.artifact import ARCHS, POOLINGS
 from ticketguard.models.defaults import EMBEDDED_BASE
@@ -121,8 +121,23 @@ class TrainConfig:
         if self.patience < 1:
             raise ValueError(f"patience must be >= 1, got {self.patience!r}")
 
+    #: what a setting was, in effect, before it existed (where that is not its default): a report
+    #: written before then is read with it
+    BEFORE_IT_EXISTED: ClassVar[dict[str, Any]] = {"probe_init": False}
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_report(cls, recorded: dict[str, Any]) -> TrainConfig:
+        """The config a model's ``metrics.json`` records; settings added since take the value that reproduces
+        the model (:attr:`BEFORE_IT_EXISTED`, else their default), settings removed since are dropped.
+
+        Raises:
+            ValueError: a recorded value this version refuses.
+        """
+        known = {f.name for f in fields(cls)}
+        return cls(**{**cls.BEFORE_IT_EXISTED, **{k: v for k, v in recorded.items() if k in known}})
 
     @classmethod
     def field_default(cls, name: str) -> Any:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -27,13 +26,12 @@ def _recipe(config: dict[str, Any]) -> dict[str, Any]:
 def is_current(model_dir: Path, corpus_sha256: str, config: TrainConfig) -> bool:
     """Whether ``model_dir`` holds a model trained on this corpus version with this recipe.
 
-    A setting the model's report does not record (added since) counts as its default, which keeps the
-    behaviour from before it existed.
+    A setting the model's report does not record (added since) counts as what it was before it existed
+    (:meth:`TrainConfig.from_report`).
     """
-    known = {f.name for f in fields(TrainConfig)}
     try:
         report = json.loads((model_dir / METRICS_FILE).read_text(encoding="utf-8"))
-        trained = TrainConfig(**{k: v for k, v in report["config"].items() if k in known})
+        trained = TrainConfig.from_report(report["config"])
         return bool((model_dir / MANIFEST).is_file() and report["data"]["sha256"] == corpus_sha256
                     and _recipe(trained.to_dict()) == _recipe(config.to_dict()))
     except (OSError, ValueError, KeyError, TypeError, AttributeError):

@@ -20,7 +20,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -278,8 +278,7 @@ def _read_report(model_dir: Path) -> tuple[dict[str, Any], TrainConfig, FitInfo 
     """
     try:
         previous = json.loads((model_dir / METRICS_FILE).read_text(encoding="utf-8"))
-        known = {f.name for f in fields(TrainConfig)}
-        config = TrainConfig(**{k: v for k, v in previous["config"].items() if k in known})
+        config = TrainConfig.from_report(previous["config"])
         fit_info = FitInfo(**previous["fit"]) if previous.get("fit") else None
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise ArtifactError(f"{model_dir}: cannot read its training report ({err})") from err

@@ -29,6 +29,15 @@ def test_a_setting_added_since_the_model_was_built_counts_as_its_default(tmp_pat
     assert not is_current(tmp_path, "abc", TrainConfig(label_smoothing=0.1))
 
 
+def test_a_model_from_before_lp_ft_is_not_the_lp_ft_default(tmp_path):
+    config = TrainConfig().to_dict()
+    del config["probe_init"]  # reports written before the option existed trained a random head
+    (tmp_path / MANIFEST).write_text("{}")
+    (tmp_path / METRICS_FILE).write_text(json.dumps({"data": {"sha256": "abc"}, "config": config}))
+    assert not is_current(tmp_path, "abc", TrainConfig())
+    assert is_current(tmp_path, "abc", TrainConfig(probe_init=False))
+
+
 def test_another_corpus_or_recipe_or_a_broken_report_is_not_current(tmp_path):
     model = _artifact(tmp_path, "abc", TrainConfig())
     assert not is_current(model, "other", TrainConfig())
