@@ -211,8 +211,9 @@ async def write_backs(url: str, fake: FakeZendesk, texts: list[str], count: int)
 
 
 async def run(args: argparse.Namespace, url: str, fake: FakeZendesk, texts: list[str]) -> None:
-    counts = multiprocessing.get_context("spawn").Array("i", 3)
-    bulk = multiprocessing.get_context("spawn").Process(
+    spawn = multiprocessing.get_context("spawn")
+    counts = spawn.Array("i", 3)
+    bulk = spawn.Process(
         target=bulk_load, args=(url, args.api_key, texts, args.bulk_clients, counts), daemon=True)
     if args.bulk_clients:
         bulk.start()

@@ -34,7 +34,7 @@ def _state(request: Request, name: str) -> Any:
 
 async def get_app_settings(request: Request) -> Settings:
     """The settings the app was created with."""
-    return request.app.state.settings
+    return _state(request, "settings")
 
 
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]

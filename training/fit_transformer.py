@@ -173,14 +173,15 @@ def fit_probe_head(model: MeanPoolingClassifier, features: np.ndarray, y: Sequen
     the head reads the raw pooled features as in ``forward``. Returns the probe's training accuracy.
     """
     scaler = StandardScaler().fit(features)
+    standardised = scaler.transform(features)
     probe = LogisticRegression(max_iter=2000, class_weight="balanced" if class_balanced else None)
-    probe.fit(scaler.transform(features), y)
+    probe.fit(standardised, y)
     weight = probe.coef_ / scaler.scale_
     bias = probe.intercept_ - weight @ scaler.mean_
     with torch.no_grad():
         model.classifier.weight.copy_(torch.from_numpy(weight))
         model.classifier.bias.copy_(torch.from_numpy(bias))
-    return float(probe.score(scaler.transform(features), y))
+    return float(probe.score(standardised, y))
 
 
 def _selection_macro_f1(classifier: Classifier, texts: Sequence[str], y: Sequence[int]) -> float:

@@ -1,4 +1,4 @@
-"""Uniform model soups: the average of the weights of models fine-tuned from one base model
+"""Model soups: the (weighted) average of the weights of models fine-tuned from one base model
 (Wortsman et al., 2022, "Model soups"). Runs that differ only in their seed land in one basin of the
 loss; their average is usually more accurate than each, most of all on text unlike the training
 data, and it costs nothing at inference (one model, unlike an ensemble)."""

@@ -9,9 +9,11 @@ from ticketguard.training.config import TrainConfig
 from ticketguard.training.default_model import is_current
 
 
-def _artifact(tmp_path, sha, config):
+def _artifact(tmp_path, sha, config, *, without=()):
+    """A model directory whose report records ``config``, less the settings in ``without``."""
+    recorded = {k: v for k, v in config.to_dict().items() if k not in without}
     (tmp_path / MANIFEST).write_text("{}")
-    (tmp_path / METRICS_FILE).write_text(json.dumps({"data": {"sha256": sha}, "config": config.to_dict()}))
+    (tmp_path / METRICS_FILE).write_text(json.dumps({"data": {"sha256": sha}, "config": recorded}))
     return tmp_path
 
 
@@ -21,21 +23,16 @@ def test_a_model_of_this_corpus_and_recipe_is_current_whatever_its_thread_count(
 
 
 def test_a_setting_added_since_the_model_was_built_counts_as_its_default(tmp_path):
-    config = TrainConfig().to_dict()
-    del config["label_smoothing"]
-    (tmp_path / MANIFEST).write_text("{}")
-    (tmp_path / METRICS_FILE).write_text(json.dumps({"data": {"sha256": "abc"}, "config": config}))
-    assert is_current(tmp_path, "abc", TrainConfig())
-    assert not is_current(tmp_path, "abc", TrainConfig(label_smoothing=0.1))
+    model = _artifact(tmp_path, "abc", TrainConfig(), without={"label_smoothing"})
+    assert is_current(model, "abc", TrainConfig())
+    assert not is_current(model, "abc", TrainConfig(label_smoothing=0.1))
 
 
 def test_a_model_from_before_lp_ft_is_not_the_lp_ft_default(tmp_path):
-    config = TrainConfig().to_dict()
-    del config["probe_init"]  # reports written before the option existed trained a random head
-    (tmp_path / MANIFEST).write_text("{}")
-    (tmp_path / METRICS_FILE).write_text(json.dumps({"data": {"sha256": "abc"}, "config": config}))
-    assert not is_current(tmp_path, "abc", TrainConfig())
-    assert is_current(tmp_path, "abc", TrainConfig(probe_init=False))
+    # reports written before the option existed trained a random head
+    model = _artifact(tmp_path, "abc", TrainConfig(), without={"probe_init"})
+    assert not is_current(model, "abc", TrainConfig())
+    assert is_current(model, "abc", TrainConfig(probe_init=False))
 
 
 def test_another_corpus_or_recipe_or_a_broken_report_is_not_current(tmp_path):
