@@ -4,18 +4,19 @@ The correction is feedback on the ticket's label, so it is recorded on the messa
 label, with :func:`service.repository.add_feedback` (the function behind
 ``POST /v1/messages/{id}/feedback``), and ``ticketguard feedback export`` exports it. A change to the
 value TicketGuard itself last queued for the ticket (``Ticket.written_label``) is the helpdesk's echo
-of our own write-back, not an agent's opinion, and records nothing.
+of our own write-back, not an agent's opinion, and records nothing. A helpdesk that delivers the same
+correction again (a retried webhook) gets the feedback already recorded, not a second row.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import desc, select
 from sqlalchemy.orm import Session
 
 from ticketguard.service import repository
-from ticketguard.service.orm import Ticket
+from ticketguard.service.orm import Feedback, Ticket
 
 
 @dataclass(frozen=True)
@@ -43,5 +44,9 @@ def record_correction(*, session: Session, provider: str, account: str, ticket_i
         return Outcome(reason="the value TicketGuard wrote itself (the echo of its write-back)")
     if ticket.message_id is None:  # the message was deleted
         return Outcome(reason=f"{provider} ticket {ticket_id} has no stored message to correct")
+    newest = session.scalars(select(Feedback).where(Feedback.message_id == ticket.message_id)
+                             .order_by(desc(Feedback.id)).limit(1)).one_or_none()
+    if newest is not None and (newest.label, newest.agent) == (label, agent):  # a redelivery
+        return Outcome(feedback_id=newest.id)
     feedback = repository.add_feedback(session=session, message_id=ticket.message_id, label=label, agent=agent)
     return Outcome(feedback_id=feedback.id)

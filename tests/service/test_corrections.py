@@ -97,6 +97,9 @@ def test_zendesk_field_change_is_feedback_on_the_ticket_label(make_client: Calla
                                                               corrected, "zendesk:99")
     message = client.get(f"/v1/messages/{ticket.message_id}", headers=auth).json()
     assert message["feedback_label"] == corrected
+    # Zendesk retries a delivery it did not see acknowledged: the same correction, not a second row
+    retried = post(client, "zendesk", field_changed(f"ticketguard_{corrected}"))
+    assert retried.json() == response.json() and len(feedback_rows(client)) == 1
     # a drop-down value delivered as {"value": ...} reads the same
     again = post(client, "zendesk", field_changed({"value": "ticketguard_neutral"}, actor="7"))
     assert again.json()["status"] == "recorded" and feedback_rows(client)[-1].label == "neutral"
