@@ -1,4 +1,4 @@
-"""The labelled corpus and challenge split, shipped inside the package (``ticketguard.data``)."""
+"""The labelled corpus and the evaluation-only splits, shipped inside the package (``ticketguard.data``)."""
 
 from pathlib import Path
 
@@ -7,5 +7,8 @@ DATA_DIR = Path(__file__).resolve().parent
 CORPUS_DIR = DATA_DIR / "corpus"
 #: the independent challenge split (evaluation only; never trained on, selected or calibrated on)
 CHALLENGE_DIR = DATA_DIR / "challenge"
+#: public-register split: posts, comments, reviews and chat turns in all five labels (evaluation only, like
+#: the challenge split; its rows carry ``split: challenge``)
+PUBLIC_DIR = DATA_DIR / "public"
 #: length bounds of a corpus row's text, in characters (checked by ``ticketguard data check``)
 TEXT_MIN_CHARS, TEXT_MAX_CHARS = 2, 4000

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from ticketguard.data import CHALLENGE_DIR, CORPUS_DIR
+from ticketguard.data import CHALLENGE_DIR, CORPUS_DIR, PUBLIC_DIR
 from ticketguard.models.defaults import MAX_CHARS
 from ticketguard.models.labels import LABELS, Label
 
@@ -147,6 +147,7 @@ class Settings(BaseSettings):
     model_path: Path | None = Field(default=None, description="artifact to serve; default: the built default model")
     corpus_dir: Path = Field(default=CORPUS_DIR, description="labelled corpus")
     challenge_dir: Path = Field(default=CHALLENGE_DIR, description="challenge split (evaluation only)")
+    public_dir: Path = Field(default=PUBLIC_DIR, description="public-register split (evaluation only)")
     threads: int | None = Field(default=None, ge=1, description="torch threads for inference (default: all cores "
                                 "for the command line, all but one for the service)")
     device: str = Field(default="auto", pattern=r"^(auto|cpu|cuda(:[0-9]+)?)$",
