@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -34,6 +35,19 @@ from ticketguard.training.corpus import corpus_hash, load_corpus
 from ticketguard.training.evaluate import Labelled
 
 logger = logging.getLogger(__name__)
+
+
+@contextmanager
+def _quiet_loader() -> Iterator[None]:
+    """Silence :meth:`Classifier.load` while the guard loads each mode: its warning that a mode's guard is
+    "not measured" is what the guard is measuring, and its info line would repeat once per mode."""
+    loader = logging.getLogger(Classifier.__module__)
+    level = loader.level
+    loader.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        loader.setLevel(level)
 
 
 def measure_precision(model_dir: Path, rows: Sequence[Labelled], *, device: str = "auto",
@@ -59,7 +73,8 @@ def measure_precision(model_dir: Path, rows: Sequence[Labelled], *, device: str 
     checks: dict[str, ModeCheck] = {}
     reference: list[str] = []
     for mode in modes:
-        classifier = Classifier.load(model_dir, device=device, precision=mode, threads=threads)
+        with _quiet_loader():
+            classifier = Classifier.load(model_dir, device=device, precision=mode, threads=threads)
         classifier.predict(texts[:classifier.batch_size])  # warm-up: first-call allocations, quantised kernels
         started = time.perf_counter()
         labels = [p.label for p in predictions_only(classifier.predict(texts))]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from pathlib import Path
 
@@ -36,9 +37,15 @@ def corpus(tmp_path: Path) -> Path:
     return write_jsonl(tmp_path / "corpus" / "seed.jsonl", seed_rows(split_cycle=("train", "dev")))
 
 
-def test_every_mode_is_measured_against_fp32(model: Path, corpus: Path):
+def test_every_mode_is_measured_against_fp32(model: Path, corpus: Path, caplog: pytest.LogCaptureFixture):
     rows = [r for r in load_corpus(corpus) if r.split == "dev"]
-    guard = measure_precision(model, rows, device="cpu", threads=1)
+    (model / "precision.json").unlink(missing_ok=True)  # as in a training run, before the guard has measured
+    with caplog.at_level(logging.INFO):
+        guard = measure_precision(model, rows, device="cpu", threads=1)
+    # the loader's "guard says 'not measured'" warning is not repeated while the guard measures
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [r.getMessage().split(":")[0] for r in caplog.records if r.name.endswith("precision_guard")] \
+        == ["precision fp32", "precision bf16", "precision int8"]
     assert guard.rows == len(rows) == 10 and guard.hardware.device == "cpu" and guard.hardware.threads == 1
     assert list(guard.modes) == ["fp32", "bf16", "int8"]
     fp32 = guard.modes["fp32"]
