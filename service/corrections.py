@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import desc, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ticketguard.service import repository
-from ticketguard.service.orm import Feedback, Ticket
+from ticketguard.service.orm import Ticket
 
 
 @dataclass(frozen=True)
@@ -44,8 +44,7 @@ def record_correction(*, session: Session, provider: str, account: str, ticket_i
         return Outcome(reason="the value TicketGuard wrote itself (the echo of its write-back)")
     if ticket.message_id is None:  # the message was deleted
         return Outcome(reason=f"{provider} ticket {ticket_id} has no stored message to correct")
-    newest = session.scalars(select(Feedback).where(Feedback.message_id == ticket.message_id)
-                             .order_by(desc(Feedback.id)).limit(1)).one_or_none()
+    newest = repository.latest_feedback(session=session, message_ids=[ticket.message_id]).get(ticket.message_id)
     if newest is not None and (newest.label, newest.agent) == (label, agent):  # a redelivery
         return Outcome(feedback_id=newest.id)
     feedback = repository.add_feedback(session=session, message_id=ticket.message_id, label=label, agent=agent)
