@@ -110,6 +110,8 @@ def train_command(
     learning_rate: float = _DEFAULT("learning_rate"),
     max_length: int = _DEFAULT("max_length"),
     label_smoothing: float = _DEFAULT("label_smoothing"),
+    rdrop: Annotated[float, typer.Option(help="weight of R-Drop's consistency term between two dropout passes "
+                                         "(0: off; a step costs about twice as much)")] = _DEFAULT("rdrop"),
     layer_lr_decay: Annotated[float, typer.Option(help="learning-rate factor per encoder layer down from the head "
                                                   "(1: off)")] = _DEFAULT("layer_lr_decay"),
     augment: Annotated[float, typer.Option(help="share of training texts given register noise")] = _DEFAULT("augment"),
@@ -134,7 +136,7 @@ def train_command(
     try:
         config = TrainConfig(arch=arch, base_model=base_model, pooling=pooling, epochs=epochs, batch_size=batch_size,
                              learning_rate=learning_rate, max_length=max_length, label_smoothing=label_smoothing,
-                             layer_lr_decay=layer_lr_decay, augment=augment, probe_init=probe_init, bf16=bf16,
+                             rdrop=rdrop, layer_lr_decay=layer_lr_decay, augment=augment, probe_init=probe_init, bf16=bf16,
                              max_steps=max_steps, seed=seed,
                              threads=threads or settings.threads, freeze_embeddings=not unfreeze_embeddings,
                              freeze_layers=freeze_layers, encoder_layers=encoder_layers,

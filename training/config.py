@@ -37,6 +37,10 @@ class TrainConfig:
     encoder_layers: int | None = None
     class_balanced: bool = True
     label_smoothing: float = 0.0
+    #: weight of R-Drop's consistency term (Liang et al. 2021): each batch runs twice under different
+    #: dropout masks and the symmetric KL divergence between the two predictions joins the loss
+    #: (0: off, one pass per step; on, a step costs about twice as much)
+    rdrop: float = 0.0
     #: layer-wise learning-rate decay: each encoder layer below the head trains at this factor of the
     #: one above it (1.0: one rate for all; see training.fit_transformer.parameter_groups)
     layer_lr_decay: float = 1.0
@@ -96,6 +100,8 @@ class TrainConfig:
         for name, value in shares.items():
             if not 0 <= value < 1:
                 raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+        if self.rdrop < 0:
+            raise ValueError(f"rdrop must be >= 0, got {self.rdrop!r}")
         if not 0 < self.layer_lr_decay <= 1:
             raise ValueError(f"layer_lr_decay must be in (0, 1], got {self.layer_lr_decay!r}")
         if not 0 <= self.distill_alpha <= 1:

@@ -149,6 +149,13 @@ def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor
     return torch.nn.functional.kl_div(student, teacher, log_target=True, reduction="batchmean") * temperature**2
 
 
+def consistency_loss(logits_a: torch.Tensor, logits_b: torch.Tensor) -> torch.Tensor:
+    """R-Drop's term: the symmetric KL divergence between two dropout passes' predictions for the same batch."""
+    a, b = torch.log_softmax(logits_a, dim=-1), torch.log_softmax(logits_b, dim=-1)
+    kl = torch.nn.functional.kl_div
+    return 0.5 * (kl(a, b, log_target=True, reduction="batchmean") + kl(b, a, log_target=True, reduction="batchmean"))
+
+
 @torch.no_grad()
 def pooled_features(model: MeanPoolingClassifier, tokenizer: Any, ids: Sequence[Sequence[int]], *, batch_size: int,
                     autocast: Any) -> np.ndarray:
@@ -224,6 +231,7 @@ def fit_transformer(config: TrainConfig, train_rows: Sequence[CorpusRow], select
                 "bfloat16" if use_bf16 else "no")
     teacher = Classifier.load(config.teacher, threads=config.threads) if config.teacher else None
 
+    passes = 2 if config.rdrop else 1
     rng = random.Random(config.seed)
     best_f1, best_step, bad_evals, step = -1.0, 0, 0, 0
     best_state: dict[str, torch.Tensor] | None = None
@@ -258,12 +266,15 @@ def fit_transformer(config: TrainConfig, train_rows: Sequence[CorpusRow], select
             model.train()
             for index in length_grouped_batches([len(x) for x in ids], config.batch_size, rng):
                 batch = tokenizer.pad({"input_ids": [ids[i] for i in index]}, return_tensors="pt")
-                with autocast:
-                    logits = logits_of(model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]))
-                loss = loss_fn(logits.float(), torch.tensor([y_train[i] for i in index]))
+                with autocast:  # R-Drop: the batch twice in one pass, each copy under its own dropout mask
+                    logits = logits_of(model(input_ids=batch["input_ids"].repeat(passes, 1),
+                                             attention_mask=batch["attention_mask"].repeat(passes, 1))).float()
+                loss = loss_fn(logits, torch.tensor([y_train[i] for i in index]).repeat(passes))
                 if teacher_logits is not None:
-                    soft = distillation_loss(logits.float(), teacher_logits[index], config.distill_temperature)
+                    soft = distillation_loss(logits, teacher_logits[index].repeat(passes, 1), config.distill_temperature)
                     loss = config.distill_alpha * soft + (1 - config.distill_alpha) * loss
+                if config.rdrop:
+                    loss = loss + config.rdrop * consistency_loss(*logits.chunk(2))
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(params, 1.0)
                 optimizer.step()
