@@ -15,6 +15,7 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from tests.service.fake_helpdesk import FakeHelpdesk
 from ticketguard.models.classifier import Classifier
 from ticketguard.service.app import create_app
 from ticketguard.service.settings import Settings
@@ -28,6 +29,14 @@ SECRETS = {
     "generic_webhook_secret": "generic-webhook-secret-0123456789",
 }
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture
+def helpdesk() -> Iterator[FakeHelpdesk]:
+    """A local HTTP server that stands in for the helpdesks' REST APIs and checks each request's shape."""
+    fake = FakeHelpdesk().start()
+    yield fake
+    fake.stop()
 
 
 def drain(client: TestClient, *, timeout: float = 60.0) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -98,9 +97,3 @@ class FakeHelpdesk:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
-
-
-def fake_helpdesk() -> Iterator[FakeHelpdesk]:
-    fake = FakeHelpdesk().start()
-    yield fake
-    fake.stop()

@@ -8,20 +8,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from tests.service.fake_helpdesk import FakeHelpdesk, fake_helpdesk
+from tests.service.fake_helpdesk import FakeHelpdesk
 from tests.service.test_webhooks import freshdesk_ticket, intercom_reply, post, zendesk_comment
 from tests.service.test_writeback import FAST_RETRIES, FRESHDESK_KEY, INTERCOM_TOKEN, expected, settle, zendesk_config
 from ticketguard.cli.main import app as cli
 from ticketguard.models.labels import LABELS
 from ticketguard.service.orm import Feedback, Ticket
 from ticketguard.training.corpus import read_rows
-
-helpdesk = pytest.fixture(name="helpdesk")(fake_helpdesk)
 
 
 def field_changed(current: Any, *, ticket: str = "5158", field: int = 360001, actor: str = "99",

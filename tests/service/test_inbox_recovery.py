@@ -14,12 +14,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from tests.service.conftest import API_KEY, SECRETS
-from tests.service.fake_helpdesk import FakeHelpdesk, fake_helpdesk
+from tests.service.fake_helpdesk import FakeHelpdesk
 from tests.service.test_webhooks import zendesk_comment, zendesk_headers
 from tests.service.test_writeback import FAST_RETRIES, settle, zendesk_config
 from ticketguard.service.db import make_engine, make_session_factory
@@ -29,9 +28,6 @@ ROOT = Path(__file__).resolve().parents[2]
 #: a bound on waiting, not a speed check: on a loaded 2-core machine importing torch alone can take minutes
 START_TIMEOUT_S = 900
 TICKETS = 6
-
-helpdesk = pytest.fixture(name="helpdesk")(fake_helpdesk)
-
 
 def _free_port() -> int:
     with socket.socket() as sock:

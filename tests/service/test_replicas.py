@@ -10,14 +10,11 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.service.fake_helpdesk import FakeHelpdesk, fake_helpdesk
+from tests.service.fake_helpdesk import FakeHelpdesk
 from tests.service.test_webhooks import zendesk_comment, zendesk_headers
 from tests.service.test_writeback import FAST_RETRIES, settle, zendesk_config
 
 TICKETS = 40
-helpdesk = pytest.fixture(name="helpdesk")(fake_helpdesk)
-
-
 def classified(client: TestClient) -> float:
     """Messages this replica handed to its model."""
     return client.app.state.metrics.registry.get_sample_value("ticketguard_queue_accepted_total") or 0.0

@@ -9,13 +9,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner
 
 from tests.service.conftest import drain
-from tests.service.fake_helpdesk import HANG, FakeHelpdesk, fake_helpdesk
+from tests.service.fake_helpdesk import HANG, FakeHelpdesk
 from tests.service.test_webhooks import (
     TEXT,
     freshdesk_ticket,
@@ -34,9 +33,6 @@ FRESHDESK_KEY = "freshdesk-api-key-0123456789"
 FRONT_TOKEN = "front-api-token-0123456789abc"
 FAST_RETRIES = {"outbox_backoff_seconds": 0.05, "outbox_backoff_max_seconds": 0.2, "outbox_timeout_seconds": 0.5,
                 "inbox_poll_seconds": 0.05}
-
-helpdesk = pytest.fixture(name="helpdesk")(fake_helpdesk)
-
 
 def zendesk_config(fake: FakeHelpdesk, **extra: Any) -> dict[str, Any]:
     return {"base_url": fake.url, "email": "bot@example.com", "api_token": ZENDESK_TOKEN, "label_field_id": 360001,
