@@ -32,7 +32,9 @@ class TrainConfig:
     weight_decay: float = 0.01
     warmup_ratio: float = 0.06
     freeze_embeddings: bool = True
-    freeze_layers: int = 3
+    #: keep the bottom N encoder layers frozen (0: every encoder layer trains; the embeddings follow
+    #: ``freeze_embeddings``)
+    freeze_layers: int = 0
     #: keep only the bottom N encoder layers (None: all); a shallower model trains and runs faster
     encoder_layers: int | None = None
     class_balanced: bool = True
