@@ -151,9 +151,7 @@ def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor
 
 def consistency_loss(logits_a: torch.Tensor, logits_b: torch.Tensor) -> torch.Tensor:
     """R-Drop's term: the symmetric KL divergence between two dropout passes' predictions for the same batch."""
-    a, b = torch.log_softmax(logits_a, dim=-1), torch.log_softmax(logits_b, dim=-1)
-    kl = torch.nn.functional.kl_div
-    return 0.5 * (kl(a, b, log_target=True, reduction="batchmean") + kl(b, a, log_target=True, reduction="batchmean"))
+    return 0.5 * (distillation_loss(logits_a, logits_b, 1.0) + distillation_loss(logits_b, logits_a, 1.0))
 
 
 @torch.no_grad()
