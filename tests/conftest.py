@@ -12,6 +12,7 @@ from transformers import BertConfig, BertForSequenceClassification
 from ticketguard.models.artifact import Calibration, Manifest, write_artifact_metadata
 from ticketguard.models.base import embedded_tokenizer_file, write_tokenizer
 from ticketguard.models.labels import ID2LABEL, LABEL2ID, LABELS
+from ticketguard.training.config import TrainConfig
 
 # A few hand-written rows per label and language, enough to exercise every code path.
 SEED_ROWS = {
@@ -56,6 +57,13 @@ def seed_rows(split_cycle: tuple[str, ...] = ("train", "train", "dev", "test")) 
             rows.append({"id": f"{label}-{i}", "text": text, "label": label, "lang": lang,
                          "source": "tests:seed", "split": split_cycle[i % len(split_cycle)]})
     return rows
+
+
+def quick_train_config(tiny_artifact: Path, **overrides) -> TrainConfig:
+    """A one-epoch, single-thread training run of the tiny model, every layer trained (training tests)."""
+    values = {"base_model": str(tiny_artifact), "epochs": 1, "batch_size": 8, "max_length": 32,
+              "freeze_layers": 0, "calibrate_on_noise": False, "threads": 1, **overrides}
+    return TrainConfig(**values)
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> Path:

@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 900
 TICKETS = 6
 
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -15,6 +15,8 @@ from tests.service.test_webhooks import zendesk_comment, zendesk_headers
 from tests.service.test_writeback import FAST_RETRIES, settle, zendesk_config
 
 TICKETS = 40
+
+
 def classified(client: TestClient) -> float:
     """Messages this replica handed to its model."""
     return client.app.state.metrics.registry.get_sample_value("ticketguard_queue_accepted_total") or 0.0

@@ -34,6 +34,7 @@ FRONT_TOKEN = "front-api-token-0123456789abc"
 FAST_RETRIES = {"outbox_backoff_seconds": 0.05, "outbox_backoff_max_seconds": 0.2, "outbox_timeout_seconds": 0.5,
                 "inbox_poll_seconds": 0.05}
 
+
 def zendesk_config(fake: FakeHelpdesk, **extra: Any) -> dict[str, Any]:
     return {"base_url": fake.url, "email": "bot@example.com", "api_token": ZENDESK_TOKEN, "label_field_id": 360001,
             "band_field_id": 360002, **extra}

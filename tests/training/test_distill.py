@@ -7,17 +7,11 @@ import json
 import pytest
 import torch
 
-from tests.conftest import seed_rows, write_jsonl
+from tests.conftest import quick_train_config, seed_rows, write_jsonl
 from ticketguard.models.classifier import Classifier
 from ticketguard.training.config import TrainConfig
 from ticketguard.training.fit_transformer import distillation_loss
 from ticketguard.training.pipeline import train
-
-
-def _config(tiny_artifact, **overrides) -> TrainConfig:
-    values = {"base_model": str(tiny_artifact), "epochs": 1, "batch_size": 8, "max_length": 32,
-              "freeze_layers": 0, "calibrate_on_noise": False, "threads": 1, **overrides}
-    return TrainConfig(**values)
 
 
 def test_distillation_loss_is_zero_only_when_the_student_matches_the_teacher():
@@ -33,7 +27,7 @@ def test_distillation_loss_is_zero_only_when_the_student_matches_the_teacher():
 
 def test_a_shallower_student_is_cut_from_the_teacher_and_saved_as_such(tiny_artifact, tmp_path):
     corpus = write_jsonl(tmp_path / "c.jsonl", seed_rows())
-    config = _config(tiny_artifact, encoder_layers=1, teacher=str(tiny_artifact), distill_alpha=0.7)
+    config = quick_train_config(tiny_artifact, encoder_layers=1, teacher=str(tiny_artifact), distill_alpha=0.7)
     report = train(config, corpus, tmp_path / "student", cache_dir=tmp_path / "cache")
     saved = json.loads((tmp_path / "student" / "config.json").read_text())
     assert saved["num_hidden_layers"] == 1
@@ -58,4 +52,4 @@ def test_bad_student_settings_are_rejected(overrides, message):
 def test_more_layers_than_the_base_has_is_refused(tiny_artifact, tmp_path):
     corpus = write_jsonl(tmp_path / "c.jsonl", seed_rows())
     with pytest.raises(ValueError, match="has only 2 layers"):
-        train(_config(tiny_artifact, encoder_layers=5), corpus, tmp_path / "m", cache_dir=tmp_path / "cache")
+        train(quick_train_config(tiny_artifact, encoder_layers=5), corpus, tmp_path / "m", cache_dir=tmp_path / "cache")

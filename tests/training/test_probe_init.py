@@ -9,7 +9,7 @@ import pytest
 import torch
 from transformers import AutoTokenizer
 
-from tests.conftest import seed_rows, write_jsonl
+from tests.conftest import quick_train_config, seed_rows, write_jsonl
 from ticketguard.training.config import TrainConfig
 from ticketguard.training.fit_transformer import build_model, fit_probe_head, pooled_features
 from ticketguard.training.pipeline import train
@@ -40,8 +40,7 @@ def test_pooled_features_come_back_in_input_order(tiny_artifact):
 
 def test_training_with_a_probe_initialised_head_writes_a_model(tiny_artifact, tmp_path):
     corpus = write_jsonl(tmp_path / "c.jsonl", seed_rows())
-    config = TrainConfig(base_model=str(tiny_artifact), epochs=1, batch_size=8, max_length=32, freeze_layers=0,
-                         calibrate_on_noise=False, threads=1, probe_init=True)
+    config = quick_train_config(tiny_artifact, probe_init=True)
     report = train(config, corpus, tmp_path / "lpft", cache_dir=tmp_path / "cache")
     assert report.config["probe_init"] is True
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from tests.conftest import seed_rows, write_jsonl
+from tests.conftest import quick_train_config, seed_rows, write_jsonl
 from ticketguard.models.classifier import Classifier
 from ticketguard.training.config import TrainConfig
 from ticketguard.training.fit_transformer import consistency_loss
@@ -21,9 +21,7 @@ def test_the_consistency_term_is_symmetric_and_zero_only_for_equal_predictions()
 
 
 def _train(tiny_artifact, out, corpus, rdrop: float):
-    config = TrainConfig(base_model=str(tiny_artifact), epochs=1, batch_size=8, max_length=32, freeze_layers=0,
-                         calibrate_on_noise=False, threads=1, rdrop=rdrop)
-    return train(config, corpus, out, cache_dir=out.parent / "cache")
+    return train(quick_train_config(tiny_artifact, rdrop=rdrop), corpus, out, cache_dir=out.parent / "cache")
 
 
 def test_r_drop_changes_the_training_loss_and_is_recorded(tiny_artifact, tmp_path):

@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from tests.conftest import seed_rows, write_jsonl
+from tests.conftest import quick_train_config, seed_rows, write_jsonl
 from ticketguard.models.backends import TransformerBackend
 from ticketguard.models.classifier import Classifier
 from ticketguard.models.errors import ArtifactError, DataError
@@ -52,9 +52,7 @@ def test_a_soup_of_one_is_refused():
 
 
 def _member(tiny_artifact, corpus, out, seed):
-    config = TrainConfig(base_model=str(tiny_artifact), epochs=1, batch_size=8, max_length=32, freeze_layers=0,
-                         calibrate_on_noise=False, threads=1, seed=seed)
-    train(config, corpus, out, cache_dir=out.parent / "cache")
+    train(quick_train_config(tiny_artifact, seed=seed), corpus, out, cache_dir=out.parent / "cache")
     return out
 
 
