@@ -203,18 +203,27 @@ def calibrate_command(
 
 
 def _data_sets(data: list[str]) -> dict[str, list[LabelledText]]:
-    """``PATH`` or ``PATH:SPLIT`` arguments -> named sets of labelled rows."""
+    """``PATH`` or ``PATH:SPLIT`` arguments -> named sets of labelled rows.
+
+    A set is named by its file or folder name (``corpus [test]``), or by the path as given where two
+    sets share a name (``data/public`` and ``old/public``); the same set given twice is refused.
+    """
     from ticketguard.training.evaluate import read_labelled
 
     sets = {}
+    given = set()
     for item in data:
         path, _, split = item.rpartition(":")
         if not path or split not in SPLITS:
             path, split = item, ""
+        if (Path(path).resolve(), split) in given:
+            raise fail(f"{item} is given twice")
+        given.add((Path(path).resolve(), split))
         rows = read_labelled(Path(path), split=split or None)
         if not rows:
             raise fail(f"no rows in {path}" + (f" for split {split!r}" if split else ""))
-        sets[f"{Path(path).name}" + (f" [{split}]" if split else "")] = rows
+        suffix = f" [{split}]" if split else ""
+        sets[Path(path).name + suffix if Path(path).name + suffix not in sets else path + suffix] = rows
     return sets
 
 
@@ -240,8 +249,9 @@ def evaluate_command(
     for set_name, evaluations in results.items():
         for e in evaluations:
             langs = "  ".join(f"{k} {v.macro_f1:.3f}" for k, v in e.metrics.per_language.items())
-            console.print(f"[bold]{set_name}[/] {e.model}: macro-F1 {e.metrics.macro_f1:.3f}  ECE {e.metrics.ece:.3f}"
-                          f"  benign->abuse/threat {e.metrics.harmful_false_flag_rate:.1%}\n  {langs}")
+            console.print(f"[bold]{escape(set_name)}[/] {escape(e.model)}: macro-F1 {e.metrics.macro_f1:.3f}  "
+                          f"ECE {e.metrics.ece:.3f}  benign->abuse/threat {e.metrics.harmful_false_flag_rate:.1%}\n"
+                          f"  {langs}")
             for lang, f in (e.faithfulness or {}).items():
                 console.print(f"  explanations {lang}: comprehensiveness {f.comprehensiveness:.3f} "
                               f"(random {f.random_comprehensiveness:.3f})  sufficiency {f.sufficiency:.3f} "

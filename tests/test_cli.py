@@ -87,3 +87,21 @@ def test_train_and_evaluate_tfidf(tmp_path):
     assert result.exit_code == 2 and "no rows" in said(result)
     result = runner.invoke(app, ["train", "--arch", "svm", "--data", str(corpus), "-o", str(tmp_path / "x")])
     assert result.exit_code == 2 and "arch must be" in said(result)
+
+
+def test_evaluate_keeps_sets_that_share_a_name_apart(tmp_path):
+    """Two folders called ``public`` are two sets (named by their paths), and a split's name survives the
+    console's markup; the same set twice is refused."""
+    first = write_jsonl(tmp_path / "new" / "public" / "a.jsonl", seed_rows())
+    second = write_jsonl(tmp_path / "old" / "public" / "a.jsonl", seed_rows()[:10])
+    runner.invoke(app, ["train", "--arch", "tfidf", "--data", str(first), "-o", str(tmp_path / "m")])
+    result = runner.invoke(app, ["evaluate", "--model", str(tmp_path / "m"), "--data", str(first.parent),
+                                 "--data", str(second.parent), "--data", f"{first}:test", "-o", str(tmp_path / "r")])
+    assert result.exit_code == 0, result.output
+    sets = json.loads((tmp_path / "r" / "metrics.json").read_text())
+    assert list(sets) == ["public", str(second.parent), "a.jsonl [test]"]
+    assert [sets[name][0]["metrics"]["n"] for name in list(sets)[:2]] == [20, 10]
+    assert "a.jsonl [test] m: macro-F1" in said(result)
+    result = runner.invoke(app, ["evaluate", "--model", str(tmp_path / "m"), "--data", str(first.parent),
+                                 "--data", str(first.parent), "-o", str(tmp_path / "r")])
+    assert result.exit_code == 2 and "given twice" in said(result)
