@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ticketguard.models.defaults import PRECISIONS
+from ticketguard.models.defaults import DEFAULT_BUILD_TIME, PRECISIONS
 from ticketguard.models.errors import ArtifactError, TicketGuardError
 from ticketguard.service.settings import get_settings
 from ticketguard.training.config import TrainConfig
@@ -74,7 +74,7 @@ def resolve_model(model: Path | None, *, build: bool = False) -> Path:
         return build_default_model()
     if not settings.default_model_dir.is_dir():
         raise ArtifactError(f"the default model is not built yet ({settings.default_model_dir}); run "
-                            "`ticketguard build` once (about 20 minutes on 2 cores) or pass --model")
+                            f"`ticketguard build` once ({DEFAULT_BUILD_TIME}) or pass --model")
     return settings.default_model_dir
 
 

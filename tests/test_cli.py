@@ -7,6 +7,8 @@ from typer.testing import CliRunner
 
 from tests.conftest import seed_rows, write_jsonl
 from ticketguard.cli.main import app
+from ticketguard.models.defaults import DEFAULT_BUILD_TIME
+from ticketguard.service.settings import get_settings
 
 runner = CliRunner()
 
@@ -57,6 +59,17 @@ def test_predict_errors_are_clear(tiny_artifact, tmp_path):
     result = runner.invoke(app, ["predict", "hello", "--model", str(tmp_path / "missing")])
     assert result.exit_code == 2 and "does not exist" in said(result)
 
+
+def test_predict_without_a_built_model_says_how_to_build_one(tmp_path, monkeypatch):
+    monkeypatch.setenv("TICKETGUARD_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("TICKETGUARD_MODEL_PATH", raising=False)
+    get_settings.cache_clear()
+    try:
+        result = runner.invoke(app, ["predict", "hello"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2 and "run `ticketguard build` once" in said(result)
+    assert DEFAULT_BUILD_TIME in said(result)
 
 def test_data_check_and_split(tmp_path):
     rows = [{k: v for k, v in r.items() if k != "split"} for r in seed_rows()]

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ticketguard.models.artifact import MANIFEST, METRICS_FILE
+from ticketguard.models.defaults import DEFAULT_BUILD_TIME
 from ticketguard.training.config import TrainConfig
 from ticketguard.training.corpus import corpus_hash, load_corpus
 from ticketguard.training.pipeline import train
@@ -49,8 +50,7 @@ def ensure_default_model(model_dir: Path, corpus: Path, cache_dir: Path, *, chal
     config = TrainConfig(threads=threads)
     if is_current(model_dir, corpus_hash(load_corpus(corpus)), config):
         return model_dir
-    logger.info("building the default model in %s from %s (one-off, at most about 20 minutes on 2 cores)",
-                model_dir, corpus)
+    logger.info("building the default model in %s from %s (one-off, %s)", model_dir, corpus, DEFAULT_BUILD_TIME)
     train(config, corpus, model_dir, cache_dir=cache_dir, overwrite=True,
           challenge=challenge if challenge is not None and challenge.is_dir() else None)
     return model_dir

@@ -149,7 +149,7 @@ def test_the_trigger_word_of_an_obvious_message_is_in_its_spans(real_classifier)
 
 @pytest.fixture(scope="module")
 def real_classifier():
-    """TICKETGUARD_MODEL_PATH when set, else the default model (built on first use, about 20 minutes)."""
+    """TICKETGUARD_MODEL_PATH when set, else the default model (built on first use)."""
     from ticketguard.service.settings import Settings
     from ticketguard.training.default_model import ensure_default_model
 
