@@ -216,14 +216,16 @@ def _data_sets(data: list[str]) -> dict[str, list[LabelledText]]:
         path, _, split = item.rpartition(":")
         if not path or split not in SPLITS:
             path, split = item, ""
-        if (Path(path).resolve(), split) in given:
+        key = (Path(path).resolve(), split)
+        if key in given:
             raise fail(f"{item} is given twice")
-        given.add((Path(path).resolve(), split))
+        given.add(key)
         rows = read_labelled(Path(path), split=split or None)
         if not rows:
             raise fail(f"no rows in {path}" + (f" for split {split!r}" if split else ""))
         suffix = f" [{split}]" if split else ""
-        sets[Path(path).name + suffix if Path(path).name + suffix not in sets else path + suffix] = rows
+        name = Path(path).name + suffix
+        sets[name if name not in sets else path + suffix] = rows
     return sets
 
 

@@ -71,6 +71,7 @@ def test_predict_without_a_built_model_says_how_to_build_one(tmp_path, monkeypat
     assert result.exit_code == 2 and "run `ticketguard build` once" in said(result)
     assert DEFAULT_BUILD_TIME in said(result)
 
+
 def test_data_check_and_split(tmp_path):
     rows = [{k: v for k, v in r.items() if k != "split"} for r in seed_rows()]
     corpus = write_jsonl(tmp_path / "corpus" / "seed.jsonl", rows)
