@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ticketguard.models.errors import TicketGuardError
@@ -36,17 +37,18 @@ def check(
         paths = [settings.corpus_dir] + [d for d in (settings.challenge_dir, settings.public_dir) if d.is_dir()]
     report = check_corpus(paths, threshold=threshold, min_per_label=CORPUS_TARGETS if targets else None)
     counts = report.counts()
-    table = Table("lang", *LABELS, "total", "hard", "test", "challenge",
-                  title=f"{', '.join(map(str, paths))}: {len(report.rows)} rows")
+    evaluation = report.evaluation_sets()
+    table = Table("lang", *LABELS, "total", "hard", "test", *(escape(path.name) for path in evaluation),
+                  title=escape(f"{', '.join(map(str, paths))}: {len(report.rows)} rows"))
     for lang in sorted(counts):
         rows = [r for r in report.rows if r.lang == lang]
         table.add_row(lang, *(str(counts[lang][label]) for label in LABELS), str(len(rows)),
                       str(sum("hard" in r.tags for r in rows)), str(sum(r.split == "test" for r in rows)),
-                      str(sum(r.split == "challenge" for r in rows)))
+                      *(str(per_lang[lang]) for per_lang in evaluation.values()))
     totals = Counter(r.label for r in report.rows)
     table.add_row("all", *(str(totals[label]) for label in LABELS), str(len(report.rows)),
                   str(sum("hard" in r.tags for r in report.rows)), str(sum(r.split == "test" for r in report.rows)),
-                  str(sum(r.split == "challenge" for r in report.rows)))
+                  *(str(per_lang.total()) for per_lang in evaluation.values()))
     console.print(table)
     for warning in report.warnings:
         console.print(f"[yellow]warning:[/] {warning}")

@@ -17,7 +17,8 @@ from ticketguard.training.dedup import near_duplicates
 MAX_DUPLICATE_ROW_SHARE = 0.01
 #: minimum rows per label that the shipped corpus promises for each language
 CORPUS_TARGETS = {**{lang: 300 for lang in PRIMARY_LANGUAGES}, **{lang: 80 for lang in SECONDARY_LANGUAGES}}
-#: minimum rows per language of the shipped challenge split (checked when challenge rows are given)
+#: minimum rows per language of each shipped evaluation-only set (the challenge and public-register splits),
+#: checked for every given path that holds rows of split ``challenge``
 CHALLENGE_TARGETS = {**{lang: 100 for lang in PRIMARY_LANGUAGES}, **{lang: 40 for lang in SECONDARY_LANGUAGES}}
 
 
@@ -26,6 +27,8 @@ class CheckReport:
     rows: list[CorpusRow]
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: row id -> the given path (file or directory) the row was read from
+    origins: dict[str, Path] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -36,6 +39,18 @@ class CheckReport:
         table: dict[str, Counter] = defaultdict(Counter)
         for row in self.rows:
             table[row.lang][row.label] += 1
+        return dict(table)
+
+    def evaluation_sets(self) -> dict[Path, Counter]:
+        """Rows per language of each given path that holds evaluation-only (``challenge``) rows.
+
+        The challenge and public-register splits share that split name; they are told apart by where
+        their rows were read from, so each one is counted and checked on its own.
+        """
+        table: dict[Path, Counter] = defaultdict(Counter)
+        for row in self.rows:
+            if row.split == "challenge":
+                table[self.origins[row.id]][row.lang] += 1
         return dict(table)
 
 
@@ -56,22 +71,23 @@ def check_corpus(
     near-duplicate rows exceed 1%, languages below ``min_per_label``.
     """
     report = CheckReport(rows=[])
-    files = []
+    files: list[tuple[Path, Path]] = []
     for path in paths:
         try:
-            files += corpus_files(path)
+            files += [(path, file) for file in corpus_files(path)]
         except DataError as err:
             report.errors.append(str(err))
     if report.errors:
         return report
     ids: dict[str, str] = {}
-    for file in files:
+    for path, file in files:
         try:
             for row in read_rows(file, require_split=require_split):
                 if row.id in ids:
                     report.errors.append(f"{file}: duplicate id {row.id!r} (first in {ids[row.id]})")
                     continue
                 ids[row.id] = str(file)
+                report.origins[row.id] = path
                 report.rows.append(row)
         except DataError as err:
             report.errors.append(str(err))
@@ -105,9 +121,10 @@ def check_corpus(
         short = [f"{label}={counts[label]}" for label in LABELS if counts[label] < minimum]
         if short:
             report.errors.append(f"{lang}: fewer than {minimum} rows for {', '.join(short)}")
-    challenge = Counter(r.lang for r in report.rows if r.split == "challenge")
-    if challenge and min_per_label:
-        for lang, minimum in CHALLENGE_TARGETS.items():
-            if challenge[lang] < minimum:
-                report.errors.append(f"{lang}: {challenge[lang]} challenge rows, at least {minimum} expected")
+    if min_per_label:
+        for path, per_lang in report.evaluation_sets().items():
+            for lang, minimum in CHALLENGE_TARGETS.items():
+                if per_lang[lang] < minimum:
+                    report.errors.append(f"{path}: {lang} has {per_lang[lang]} evaluation rows, "
+                                         f"at least {minimum} expected")
     return report

@@ -125,3 +125,21 @@ def test_check_passes_clean_corpus(seed_corpus):
     report = check_corpus([seed_corpus.parent])
     assert report.ok, report.errors
     assert len(report.rows) == 20
+
+
+def test_check_counts_and_checks_each_evaluation_set_on_its_own(tmp_path, monkeypatch):
+    """The challenge and public-register splits share the split name ``challenge``: one set's rows must
+    not make up for the other's, and each is counted in its own column."""
+    monkeypatch.setattr("ticketguard.training.datacheck.CHALLENGE_TARGETS", {"en": 3})
+    corpus = write_jsonl(tmp_path / "corpus" / "c.jsonl", seed_rows())
+    texts = ["Where can I download last month's invoice?", "Do you ship to Norway as well?",
+             "Thanks, the replacement arrived today.", "Can I change the delivery address on order 1182?",
+             "Is the night shift support line open on Sundays?"]
+    evaluation = [{"id": f"eval-{i}", "text": text, "label": "neutral", "lang": "en", "source": "tests",
+                   "split": "challenge"} for i, text in enumerate(texts)]
+    challenge = write_jsonl(tmp_path / "challenge" / "en.jsonl", evaluation[:3]).parent
+    public = write_jsonl(tmp_path / "public" / "en.jsonl", evaluation[3:]).parent
+    report = check_corpus([corpus.parent, challenge, public], min_per_label={"en": 1})
+    assert {path: dict(counts) for path, counts in report.evaluation_sets().items()} == {
+        challenge: {"en": 3}, public: {"en": 2}}
+    assert report.errors == [f"{public}: en has 2 evaluation rows, at least 3 expected"]
