@@ -324,7 +324,7 @@ def soup(model_dirs: Sequence[Path], corpus: Path, out_dir: Path, *, weights: Se
         FileExistsError: ``out_dir`` exists and ``overwrite`` is false.
         ArtifactError: a member is not a transformer artifact with a training report.
         DataError: a member was trained on another corpus.
-        ValueError: the members' architectures or text handling differ.
+        ValueError: the members' base models, architectures or text handling differ.
     """
     if out_dir.exists() and not overwrite:
         raise FileExistsError(f"{out_dir} exists; pass --overwrite to replace it")
@@ -336,6 +336,10 @@ def soup(model_dirs: Sequence[Path], corpus: Path, out_dir: Path, *, weights: Se
             raise ArtifactError(f"{directory}: a soup averages transformer weights, not a {member.arch} model")
         if previous["data"]["sha256"] != splits.data_hash:
             raise DataError(f"{directory} was not trained on {corpus} (its corpus hash differs)")
+    bases = {member.base_model for _, member, _ in reports}
+    if len(bases) > 1:
+        raise ValueError(f"the members were fine-tuned from different base models ({', '.join(sorted(bases))}); "
+                         "a soup averages runs from one base")
     members = [Classifier.load(directory, threads=config.threads, precision="fp32", device="cpu")
                for directory in model_dirs]
     if len({(m.manifest.pooling, m.manifest.text_prefix, m.manifest.max_length) for m in members}) > 1:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 import torch
@@ -75,6 +76,17 @@ def test_two_seeds_make_one_calibrated_model_whose_weights_are_their_mean(tiny_a
     other = write_jsonl(tmp_path / "other.jsonl", seed_rows()[:-1])
     with pytest.raises(DataError, match="not trained on"):
         soup(members, other, tmp_path / "elsewhere")
+
+
+def test_members_from_different_base_models_are_refused(tiny_artifact, tmp_path):
+    """Two bases of one architecture have state dicts that average without error: only the training
+    reports tell them apart."""
+    corpus = write_jsonl(tmp_path / "c.jsonl", seed_rows())
+    other_base = shutil.copytree(tiny_artifact, tmp_path / "other-base")
+    members = [_member(tiny_artifact, corpus, tmp_path / "a", 1), _member(other_base, corpus, tmp_path / "b", 1)]
+    with pytest.raises(ValueError, match="different base models"):
+        soup(members, corpus, tmp_path / "soup")
+    assert not (tmp_path / "soup").exists()
 
 
 def test_a_tfidf_member_is_refused(tiny_artifact, tmp_path):
