@@ -27,14 +27,14 @@ console = Console()
 @app.command("check")
 def check(
     paths: Annotated[list[Path] | None, typer.Argument(help="corpus files or directories (default: the shipped "
-                                                           "corpus, challenge and public-register splits)")] = None,
+                                                           "corpus and every evaluation-only split)")] = None,
     targets: Annotated[bool, typer.Option(help="enforce the shipped corpus's per-language minimums")] = True,
     threshold: Annotated[float, typer.Option(help="near-duplicate Jaccard threshold")] = 0.8,
 ) -> None:
     """Validate schema, labels, languages, lengths, duplicates and split leakage; print counts."""
     settings = get_settings()
     if not paths:
-        paths = [settings.corpus_dir] + [d for d in (settings.challenge_dir, settings.public_dir) if d.is_dir()]
+        paths = [settings.corpus_dir] + [d for d in settings.evaluation_dirs() if d.is_dir()]
     report = check_corpus(paths, threshold=threshold, min_per_label=CORPUS_TARGETS if targets else None)
     counts = report.counts()
     evaluation = report.evaluation_sets()

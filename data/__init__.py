@@ -10,5 +10,8 @@ CHALLENGE_DIR = DATA_DIR / "challenge"
 #: public-register split: posts, comments, reviews and chat turns in all five labels (evaluation only, like
 #: the challenge split; its rows carry ``split: challenge``)
 PUBLIC_DIR = DATA_DIR / "public"
+#: registers split: public posts, chat and messenger turns and e-mails in all five labels, by writers new to
+#: the project (evaluation only, ``split: challenge``)
+REGISTERS_DIR = DATA_DIR / "registers"
 #: length bounds of a corpus row's text, in characters (checked by ``ticketguard data check``)
 TEXT_MIN_CHARS, TEXT_MAX_CHARS = 2, 4000

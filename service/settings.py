@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from ticketguard.data import CHALLENGE_DIR, CORPUS_DIR, PUBLIC_DIR
+from ticketguard.data import CHALLENGE_DIR, CORPUS_DIR, PUBLIC_DIR, REGISTERS_DIR
 from ticketguard.models.defaults import MAX_CHARS
 from ticketguard.models.labels import LABELS, Label
 
@@ -148,6 +148,7 @@ class Settings(BaseSettings):
     corpus_dir: Path = Field(default=CORPUS_DIR, description="labelled corpus")
     challenge_dir: Path = Field(default=CHALLENGE_DIR, description="challenge split (evaluation only)")
     public_dir: Path = Field(default=PUBLIC_DIR, description="public-register split (evaluation only)")
+    registers_dir: Path = Field(default=REGISTERS_DIR, description="registers split (evaluation only)")
     threads: int | None = Field(default=None, ge=1, description="torch threads for inference (default: all cores "
                                 "for the command line, all but one for the service)")
     device: str = Field(default="auto", pattern=r"^(auto|cpu|cuda(:[0-9]+)?)$",
@@ -248,6 +249,10 @@ class Settings(BaseSettings):
         if value is not None:
             _check_secret(info.field_name, value.get_secret_value())
         return value
+
+    def evaluation_dirs(self) -> tuple[Path, ...]:
+        """The evaluation-only splits (never trained, selected or calibrated on), in the order they are reported."""
+        return self.challenge_dir, self.public_dir, self.registers_dir
 
     @model_validator(mode="after")
     def _derived(self) -> Settings:

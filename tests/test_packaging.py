@@ -63,7 +63,7 @@ def test_the_wheel_holds_one_package_with_its_data(wheel: Path) -> None:
                      "ticketguard/service/migrations/env.py", "ticketguard/service/migrations/script.py.mako",
                      "ticketguard/service/migrations/versions/0001_messages_and_feedback.py",
                      "ticketguard/data/corpus/en.jsonl", "ticketguard/data/challenge/en.jsonl",
-                     "ticketguard/data/public/en.jsonl",
+                     "ticketguard/data/public/en.jsonl", "ticketguard/data/registers/en.jsonl",
                      "ticketguard/data/GUIDELINES.md"):
         assert required in names, required
     assert not [n for n in names if n.startswith(("ticketguard/tests", "tests/"))]

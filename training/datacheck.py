@@ -17,7 +17,7 @@ from ticketguard.training.dedup import near_duplicates
 MAX_DUPLICATE_ROW_SHARE = 0.01
 #: minimum rows per label that the shipped corpus promises for each language
 CORPUS_TARGETS = {**{lang: 300 for lang in PRIMARY_LANGUAGES}, **{lang: 80 for lang in SECONDARY_LANGUAGES}}
-#: minimum rows per language of each shipped evaluation-only set (the challenge and public-register splits),
+#: minimum rows per language of each shipped evaluation-only set (the challenge, public-register and registers splits),
 #: checked for every given path that holds rows of split ``challenge``
 CHALLENGE_TARGETS = {**{lang: 100 for lang in PRIMARY_LANGUAGES}, **{lang: 40 for lang in SECONDARY_LANGUAGES}}
 
@@ -44,7 +44,7 @@ class CheckReport:
     def evaluation_sets(self) -> dict[Path, Counter]:
         """Rows per language of each given path that holds evaluation-only (``challenge``) rows.
 
-        The challenge and public-register splits share that split name; they are told apart by where
+        The evaluation-only splits share that split name; they are told apart by where
         their rows were read from, so each one is counted and checked on its own.
         """
         table: dict[Path, Counter] = defaultdict(Counter)
