@@ -37,14 +37,25 @@ def test_code_imports_only_the_ticketguard_namespace() -> None:
     assert offenders == []
 
 
+def _package_folder(package: str) -> Path:
+    _, *parts = package.split(".")
+    return ROOT.joinpath(*parts) if parts else ROOT / "ticketguard"
+
+
 def test_every_source_package_is_listed_in_pyproject() -> None:
+    """Code packages (an ``__init__.py``) are listed; so are data-only folders, each with its package-data."""
     config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
-    found = {"ticketguard"}
+    code = {"ticketguard"}
     for folder in SOURCE_FOLDERS:
         for init in (ROOT / folder).rglob("__init__.py"):
             relative = init.parent.relative_to(ROOT / folder)
-            found.add(".".join(["ticketguard", folder, *relative.parts]))
-    assert sorted(config["packages"]) == sorted(found)
+            code.add(".".join(["ticketguard", folder, *relative.parts]))
+    listed = set(config["packages"])
+    assert code <= listed
+    for package in sorted(listed - code):
+        patterns = config["package-data"].get(package, [])
+        assert patterns, f"{package} holds no code and ships no data"
+        assert any(f.is_file() for pattern in patterns for f in _package_folder(package).glob(pattern)), package
 
 
 @pytest.fixture(scope="module")
