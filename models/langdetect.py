@@ -3,9 +3,8 @@
 Uses lingua (``lingua-language-detector``, models shipped inside the wheel, nothing downloaded),
 restricted to the languages TicketGuard is built for (:mod:`models.languages`), so a short message
 is not mistaken for a language the model never saw. Lingua says only "Chinese"; the script is
-told apart with the standard library's codecs: characters only GB2312 can encode are Simplified,
-characters only Big5 can encode are Traditional (characters both share say nothing). A text with
-neither, or a tie, is ``zh``.
+told apart by :func:`~ticketguard.models.languages.chinese_script` (a text with no script-specific
+characters is ``zh``).
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ticketguard.models.languages import PRIMARY_LANGUAGES, SECONDARY_LANGUAGES
+from ticketguard.models.languages import PRIMARY_LANGUAGES, SECONDARY_LANGUAGES, chinese_script
 
 if TYPE_CHECKING:
     from lingua import LanguageDetector as _Lingua
@@ -28,36 +27,6 @@ class DetectedLanguage:
 
     lang: str
     confidence: float
-
-
-def chinese_script(text: str) -> str:
-    """``zh-Hans``, ``zh-Hant`` or ``zh`` (undecided) from the characters only one script's codec can encode.
-
-    Example:
-        >>> chinese_script("我们的订单"), chinese_script("我們的訂單"), chinese_script("中文")
-        ('zh-Hans', 'zh-Hant', 'zh')
-    """
-    simplified = traditional = 0
-    for char in text:
-        if ord(char) < 0x2E80:
-            continue
-        in_gb = _encodes(char, "gb2312")
-        in_big5 = _encodes(char, "big5")
-        simplified += in_gb and not in_big5
-        traditional += in_big5 and not in_gb
-    if simplified > traditional:
-        return "zh-Hans"
-    if traditional > simplified:
-        return "zh-Hant"
-    return "zh"
-
-
-def _encodes(char: str, codec: str) -> bool:
-    try:
-        char.encode(codec)
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 class LanguageDetector:

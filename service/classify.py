@@ -45,8 +45,9 @@ async def predict(tickets: Sequence[TicketIn], *, batcher: MicroBatcher, metrics
             where = f"items.{i}.text" if len(tickets) > 1 else "text"
             raise InvalidInputError(f"{where}: {result.reason}")
         predictions.append(result)
-    for lang, prediction in zip(langs or [t.lang for t in tickets], predictions, strict=True):
-        metrics.predictions.labels(label=prediction.label, lang=normalize_lang(lang) or lang or UNKNOWN_LANG).inc()
+    for ticket, lang, prediction in zip(tickets, langs or [t.lang for t in tickets], predictions, strict=True):
+        lang = normalize_lang(lang, ticket.text) or lang
+        metrics.predictions.labels(label=prediction.label, lang=lang or UNKNOWN_LANG).inc()
     return predictions
 
 

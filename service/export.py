@@ -38,7 +38,7 @@ def correction_rows(*, session: Session, report: ExportReport) -> Iterator[dict[
     """
     for message, feedback in repository.iter_corrections(session=session):
         text = (message.text or "").strip()
-        lang = normalize_lang(message.lang)
+        lang = normalize_lang(message.lang, message.text)
         if message.text is None:
             report.skip("text not stored")
         elif not TEXT_MIN_CHARS <= len(text) <= TEXT_MAX_CHARS:

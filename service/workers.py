@@ -171,7 +171,7 @@ class InboxWorker(_Loop):
                 inbox.finish(session=session, item=item, status=inbox.FAILED, error=result.reason, keep_text=keep_text)
                 logger.warning("inbox row %d not classifiable: %s", item.id, result.reason)
                 continue
-            lang = (normalize_lang(item.lang) or item.lang) if item.lang else (detected.lang if detected else None)
+            lang = (normalize_lang(item.lang, item.text) or item.lang) if item.lang else (detected.lang if detected else None)
             stored = repository.insert_message(
                 session=session, source=item.provider, external_id=item.external_id, text=item.text or "",
                 lang=lang, prediction=result, model_version=self.model_version, store_text=keep_text,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ticketguard.models.langdetect import LanguageDetector, chinese_script
-from ticketguard.models.languages import LANG_CODE
+from ticketguard.models.langdetect import LanguageDetector
+from ticketguard.models.languages import LANG_CODE, chinese_script, normalize_lang
 
 SAMPLES = [
     ("en", "Refund me by Friday or my lawyer files the lawsuit on Monday."),
@@ -44,3 +44,11 @@ def test_no_language_in_symbols(detector: LanguageDetector) -> None:
 def test_chinese_script_needs_script_specific_characters() -> None:
     assert chinese_script("我们") == "zh-Hans" and chinese_script("我們") == "zh-Hant"
     assert chinese_script("中文") == "zh"  # the same in both scripts
+
+
+def test_a_bare_zh_tag_takes_the_script_of_the_text() -> None:
+    assert normalize_lang("zh", "我的訂單三週了還沒到") == "zh-Hant"
+    assert normalize_lang("zh", "我的订单三周了还没到") == "zh-Hans"
+    # a region or script in the tag wins over the text; a text that does not tell, or none, is Simplified
+    assert normalize_lang("zh-CN", "我的訂單") == "zh-Hans" and normalize_lang("zh-HK", "我的订单") == "zh-Hant"
+    assert normalize_lang("zh", "中文") == normalize_lang("zh") == "zh-Hans"

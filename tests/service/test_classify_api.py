@@ -153,14 +153,17 @@ def test_health_readiness_metrics_and_docs(client: TestClient, auth: dict[str, s
                             "precision": {"mode": "fp32", "forced": False, "guard": "reference"},
                             "checks": {"model": "ok", "batcher": "ok", "database": "ok"}}
     client.post("/v1/classify", json={"text": "Where is my parcel?", "lang": "en-GB"}, headers=auth)
+    client.post("/v1/classify", json={"text": "我的訂單三週了還沒到", "lang": "zh"}, headers=auth)
     client.post("/v1/classify", json={"text": "hi"}, headers={"X-API-Key": "wrong-key-0123456789abcdef"})
     text = client.get("/metrics").text
-    assert 'ticketguard_http_requests_total{method="POST",route="/v1/classify",status="200"} 1.0' in text
+    assert 'ticketguard_http_requests_total{method="POST",route="/v1/classify",status="200"} 2.0' in text
     assert 'ticketguard_http_requests_total{method="POST",route="/v1/classify",status="401"} 1.0' in text
-    assert 'ticketguard_http_request_duration_seconds_count{method="POST",route="/v1/classify"} 2.0' in text
+    assert 'ticketguard_http_request_duration_seconds_count{method="POST",route="/v1/classify"} 3.0' in text
     assert 'ticketguard_model_info{labels="threat,abuse,manipulation,complaint,neutral",version="tiny-test-0"} 1.0' in text
     assert "ticketguard_batch_size_bucket" in text and "ticketguard_queue_depth 0.0" in text
-    assert any(line.startswith("ticketguard_predictions_total{") and 'lang="en"' in line for line in text.splitlines())
+    counted = [line for line in text.splitlines() if line.startswith("ticketguard_predictions_total{")]
+    # a bare "zh" tag is counted under the script of the text (Traditional here)
+    assert any('lang="en"' in line for line in counted) and any('lang="zh-Hant"' in line for line in counted)
     assert client.get("/docs").status_code == 200
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/v1/classify", "/v1/webhooks/{provider}", "/v1/messages", "/v1/messages/{message_id}",
