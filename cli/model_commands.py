@@ -251,9 +251,13 @@ def evaluate_command(
     for set_name, evaluations in results.items():
         for e in evaluations:
             langs = "  ".join(f"{k} {v.macro_f1:.3f}" for k, v in e.metrics.per_language.items())
-            console.print(f"[bold]{escape(set_name)}[/] {escape(e.model)}: macro-F1 {e.metrics.macro_f1:.3f}  "
-                          f"ECE {e.metrics.ece:.3f}  benign->abuse/threat {e.metrics.harmful_false_flag_rate:.1%}\n"
-                          f"  {langs}")
+            interval = e.metrics.macro_f1_interval
+            versus = e.difference_from_first
+            difference = (f"  minus {escape(evaluations[0].model)}: [{versus.low:+.3f}, {versus.high:+.3f}]"
+                          if versus else "")
+            console.print(f"[bold]{escape(set_name)}[/] {escape(e.model)}: macro-F1 {e.metrics.macro_f1:.3f} "
+                          f"[{interval.low:.3f}, {interval.high:.3f}]{difference}  ECE {e.metrics.ece:.3f}  "
+                          f"benign->abuse/threat {e.metrics.harmful_false_flag_rate:.1%}\n  {langs}")
             for lang, f in (e.faithfulness or {}).items():
                 console.print(f"  explanations {lang}: comprehensiveness {f.comprehensiveness:.3f} "
                               f"(random {f.random_comprehensiveness:.3f})  sufficiency {f.sufficiency:.3f} "

@@ -24,7 +24,7 @@ from ticketguard.models.labels import LABEL2ID, LABELS
 from ticketguard.models.languages import UNKNOWN_LANG
 from ticketguard.training.corpus import corpus_files
 from ticketguard.training.faithfulness import Faithfulness, measure_faithfulness
-from ticketguard.training.metrics import Metrics, compute_metrics
+from ticketguard.training.metrics import Interval, Metrics, compute_metrics, macro_f1_difference
 
 #: how many of the most confident errors the report lists per predicted label and set
 CONFIDENT_ERRORS_PER_LABEL = 5
@@ -105,9 +105,15 @@ class Evaluation:
     confident_errors: list[ConfidentError]
     #: ERASER faithfulness of the explanations per language and ``"all"`` (with ``explain``)
     faithfulness: dict[str, Faithfulness] | None = None
+    #: this model's macro-F1 minus the first model's on the same rows (paired bootstrap); None for the first
+    difference_from_first: Interval | None = None
+    #: the predicted label of each row, in row order (kept out of ``metrics.json``)
+    predicted: list[str] = field(default_factory=list, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        figures = asdict(self)
+        del figures["predicted"]
+        return figures
 
 
 def _probabilities(classifier: Classifier, rows: Sequence[Labelled]) -> np.ndarray:
@@ -120,12 +126,14 @@ def evaluate_rows(classifier: Classifier, rows: Sequence[Labelled]) -> Metrics:
     return compute_metrics([LABEL2ID[r.label] for r in rows], _probabilities(classifier, rows), [r.lang for r in rows])
 
 
-def evaluate_model(classifier: Classifier, rows: Sequence[Labelled], *, name: str, explain: bool = False) -> Evaluation:
+def evaluate_model(classifier: Classifier, rows: Sequence[Labelled], *, name: str, explain: bool = False,
+                   first: Evaluation | None = None) -> Evaluation:
     """Metrics, review figures and the most confident errors per predicted label of one model on one set.
 
     Args:
         explain: also explain the confident errors and measure the faithfulness of explanations
             (about 20 extra forward rows per message).
+        first: the evaluation of the model this one is compared with, on the same rows.
     """
     probs = _probabilities(classifier, rows)
     y = np.array([LABEL2ID[r.label] for r in rows])
@@ -144,6 +152,9 @@ def evaluate_model(classifier: Classifier, rows: Sequence[Labelled], *, name: st
     if explainer is not None:
         faithfulness = measure_faithfulness(explainer, [r.text for r in rows], [LABELS[k] for k in pred],
                                             [r.lang for r in rows])
+    difference = None
+    if first is not None:
+        difference = macro_f1_difference(y.tolist(), pred.tolist(), [LABEL2ID[label] for label in first.predicted])
     return Evaluation(
         model=name,
         model_version=classifier.model_version,
@@ -151,6 +162,8 @@ def evaluate_model(classifier: Classifier, rows: Sequence[Labelled], *, name: st
         review=coverage_curve(probs, y, [classifier.calibration.review_threshold])[0],
         confident_errors=errors,
         faithfulness=faithfulness,
+        difference_from_first=difference,
+        predicted=[LABELS[k] for k in pred],
     )
 
 
@@ -160,7 +173,8 @@ def evaluate(models: Sequence[Path], sets: dict[str, Sequence[Labelled]], out_di
 
     Args:
         models: artifacts; the first is the one under evaluation, the others (a previous model,
-            the TF-IDF baseline ...) are shown beside it.
+            the TF-IDF baseline ...) are shown beside it, each with its macro-F1 difference from
+            the first (paired bootstrap interval).
         sets: set name -> labelled rows.
         out_dir: report directory.
         explain: explain the first model's confident errors and measure how faithful its
@@ -176,7 +190,9 @@ def evaluate(models: Sequence[Path], sets: dict[str, Sequence[Labelled]], out_di
     for k, path in enumerate(models):
         classifier = Classifier.load(path, threads=threads)
         for set_name, rows in sets.items():
-            results[set_name].append(evaluate_model(classifier, rows, name=Path(path).name, explain=explain and k == 0))
+            first = results[set_name][0] if k else None
+            results[set_name].append(evaluate_model(classifier, rows, name=Path(path).name,
+                                                    explain=explain and k == 0, first=first))
     for i, (set_name, evaluations) in enumerate(results.items()):
         plot_reliability(evaluations, out_dir / f"reliability-{i}.png", title=f"reliability on {set_name}")
         plot_confusion(evaluations[0].metrics, out_dir / f"confusion-{i}.png",

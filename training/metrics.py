@@ -3,6 +3,11 @@
 Macro-F1 averages over the labels present in the gold data, so a set without threat rows (such
 as a public abuse/complaint/neutral set) is scored on its own labels, and a wrong ``threat``
 prediction counts as a miss for the gold label without adding an F1 term of its own.
+
+Macro-F1 carries a 95% percentile-bootstrap interval over the set's rows (per language too), and
+two models on one set are compared by a paired bootstrap of their difference: a few hundred rows
+leave several points of sampling noise, and a report should say how much (Efron & Tibshirani 1993;
+Koehn 2004 for paired resampling). Resamples come from a fixed seed, so a report repeats exactly.
 """
 
 from __future__ import annotations
@@ -19,6 +24,9 @@ from ticketguard.models.labels import HARMFUL_LABELS, LABELS
 
 #: share of complaint + neutral messages assumed in real support traffic
 BENIGN_PRIOR = 0.9
+#: bootstrap resamples behind every interval, and the intervals' two-sided level
+BOOTSTRAP_RESAMPLES = 1000
+INTERVAL_LEVEL = 0.95
 _BENIGN = [LABELS.index("complaint"), LABELS.index("neutral")]
 _HARMFUL = [LABELS.index(name) for name in sorted(HARMFUL_LABELS)]
 
@@ -32,10 +40,20 @@ class LabelScores:
 
 
 @dataclass(frozen=True)
+class Interval:
+    """A two-sided :data:`INTERVAL_LEVEL` percentile-bootstrap interval."""
+
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
 class LanguageScores:
     n: int
     accuracy: float
     macro_f1: float
+    #: bootstrap interval over this language's rows
+    macro_f1_interval: Interval
     harmful_false_flag_rate: float
 
 
@@ -57,6 +75,8 @@ class Metrics:
     n: int
     accuracy: float
     macro_f1: float
+    #: bootstrap interval over the set's rows
+    macro_f1_interval: Interval
     labels_scored: list[str]
     per_label: dict[str, LabelScores]
     per_language: dict[str, LanguageScores]
@@ -107,6 +127,45 @@ def _false_discovery_at_prior(y: np.ndarray, pred: np.ndarray) -> float | None:
     return float(BENIGN_PRIOR * false_rate / flagged) if flagged else 0.0
 
 
+def bootstrap_samples(n: int, *, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 0) -> np.ndarray:
+    """Row indices of ``resamples`` bootstrap samples of ``n`` rows, shape ``(resamples, n)``."""
+    return np.random.default_rng(seed).integers(0, n, size=(resamples, n), dtype=np.int32)
+
+
+def resampled_macro_f1(y: np.ndarray, pred: np.ndarray, samples: np.ndarray, labels: Sequence[int]) -> np.ndarray:
+    """Macro-F1 over ``labels`` on each bootstrap sample (a row of ``samples``), as scikit-learn's
+    ``f1_score(..., labels=labels, average="macro", zero_division=0)`` computes it on one."""
+    gold, predicted = y[samples], pred[samples]
+    per_label = []
+    for label in labels:
+        is_gold, is_predicted = gold == label, predicted == label
+        tp = (is_gold & is_predicted).sum(axis=1)
+        errors = (is_gold ^ is_predicted).sum(axis=1)  # false positives + false negatives
+        per_label.append(np.where(2 * tp + errors > 0, 2 * tp / np.maximum(2 * tp + errors, 1), 0.0))
+    return np.mean(per_label, axis=0)
+
+
+def percentile_interval(values: np.ndarray) -> Interval:
+    tail = 100 * (1 - INTERVAL_LEVEL) / 2
+    low, high = np.percentile(values, [tail, 100 - tail])
+    return Interval(round(float(low), 4), round(float(high), 4))
+
+
+def macro_f1_interval(y: np.ndarray, pred: np.ndarray, labels: Sequence[int]) -> Interval:
+    """Bootstrap interval of macro-F1 over ``labels`` for gold ids ``y`` and predicted ids ``pred``."""
+    return percentile_interval(resampled_macro_f1(y, pred, bootstrap_samples(len(y)), labels))
+
+
+def macro_f1_difference(y: Sequence[int], pred: Sequence[int], reference: Sequence[int]) -> Interval:
+    """Paired bootstrap interval of macro-F1 of ``pred`` minus that of ``reference`` on the same rows
+    (over the gold labels present): an interval that excludes 0 is a difference the set can tell."""
+    y_arr = np.asarray(y)
+    labels = sorted(set(y_arr.tolist()))
+    samples = bootstrap_samples(len(y_arr))
+    return percentile_interval(resampled_macro_f1(y_arr, np.asarray(pred), samples, labels)
+                               - resampled_macro_f1(y_arr, np.asarray(reference), samples, labels))
+
+
 def compute_metrics(y: Sequence[int], probs: np.ndarray, langs: Sequence[str]) -> Metrics:
     """All report figures for gold label ids ``y`` and calibrated probabilities ``probs``."""
     y_arr = np.asarray(y)
@@ -123,12 +182,14 @@ def compute_metrics(y: Sequence[int], probs: np.ndarray, langs: Sequence[str]) -
             n=int(mask.sum()),
             accuracy=float(accuracy_score(y_arr[mask], pred[mask])),
             macro_f1=float(f1_score(y_arr[mask], pred[mask], labels=present, average="macro", zero_division=0)),
+            macro_f1_interval=macro_f1_interval(y_arr[mask], pred[mask], present),
             harmful_false_flag_rate=harmful_false_flag_rate(y_arr[mask], pred[mask]),
         )
     return Metrics(
         n=int(len(y_arr)),
         accuracy=float(accuracy_score(y_arr, pred)),
         macro_f1=float(f1_score(y_arr, pred, labels=scored, average="macro", zero_division=0)),
+        macro_f1_interval=macro_f1_interval(y_arr, pred, scored),
         labels_scored=[LABELS[i] for i in scored],
         per_label={name: LabelScores(float(precision[i]), float(recall[i]), float(f1[i]), int(support[i]))
                    for i, name in enumerate(LABELS)},
