@@ -252,7 +252,7 @@ def evaluate_command(
         for e in evaluations:
             langs = "  ".join(f"{k} {v.macro_f1:.3f}" for k, v in e.metrics.per_language.items())
             interval = e.metrics.macro_f1_interval
-            versus = e.difference_from_first
+            versus = e.difference_from_first.overall if e.difference_from_first else None
             difference = (f"  minus {escape(evaluations[0].model)}: [{versus.low:+.3f}, {versus.high:+.3f}]"
                           if versus else "")
             console.print(f"[bold]{escape(set_name)}[/] {escape(e.model)}: macro-F1 {e.metrics.macro_f1:.3f} "

@@ -24,7 +24,7 @@ from ticketguard.models.labels import LABEL2ID, LABELS
 from ticketguard.models.languages import UNKNOWN_LANG
 from ticketguard.training.corpus import corpus_files
 from ticketguard.training.faithfulness import Faithfulness, measure_faithfulness
-from ticketguard.training.metrics import Interval, Metrics, compute_metrics, macro_f1_difference
+from ticketguard.training.metrics import Difference, Metrics, compute_metrics, macro_f1_difference
 
 #: how many of the most confident errors the report lists per predicted label and set
 CONFIDENT_ERRORS_PER_LABEL = 5
@@ -105,8 +105,9 @@ class Evaluation:
     confident_errors: list[ConfidentError]
     #: ERASER faithfulness of the explanations per language and ``"all"`` (with ``explain``)
     faithfulness: dict[str, Faithfulness] | None = None
-    #: this model's macro-F1 minus the first model's on the same rows (paired bootstrap); None for the first
-    difference_from_first: Interval | None = None
+    #: this model's macro-F1 minus the first model's on the same rows, overall and per language (paired
+    #: bootstrap); None for the first
+    difference_from_first: Difference | None = None
     #: the predicted label of each row, in row order (kept out of ``metrics.json``)
     predicted: list[str] = field(default_factory=list, repr=False)
 
@@ -154,7 +155,8 @@ def evaluate_model(classifier: Classifier, rows: Sequence[Labelled], *, name: st
                                             [r.lang for r in rows])
     difference = None
     if first is not None:
-        difference = macro_f1_difference(y.tolist(), pred.tolist(), [LABEL2ID[label] for label in first.predicted])
+        difference = macro_f1_difference(y.tolist(), pred.tolist(), [LABEL2ID[label] for label in first.predicted],
+                                         [r.lang for r in rows])
     return Evaluation(
         model=name,
         model_version=classifier.model_version,

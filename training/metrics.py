@@ -156,14 +156,32 @@ def macro_f1_interval(y: np.ndarray, pred: np.ndarray, labels: Sequence[int]) ->
     return percentile_interval(resampled_macro_f1(y, pred, bootstrap_samples(len(y)), labels))
 
 
-def macro_f1_difference(y: Sequence[int], pred: Sequence[int], reference: Sequence[int]) -> Interval:
-    """Paired bootstrap interval of macro-F1 of ``pred`` minus that of ``reference`` on the same rows
-    (over the gold labels present): an interval that excludes 0 is a difference the set can tell."""
-    y_arr = np.asarray(y)
-    labels = sorted(set(y_arr.tolist()))
-    samples = bootstrap_samples(len(y_arr))
-    return percentile_interval(resampled_macro_f1(y_arr, np.asarray(pred), samples, labels)
-                               - resampled_macro_f1(y_arr, np.asarray(reference), samples, labels))
+@dataclass(frozen=True)
+class Difference:
+    """Paired-bootstrap intervals of one model's macro-F1 minus another's on the same rows: over the
+    whole set and within each language (an interval that excludes 0 is a difference the rows can tell)."""
+
+    overall: Interval
+    per_language: dict[str, Interval]
+
+
+def _paired_interval(y: np.ndarray, pred: np.ndarray, reference: np.ndarray) -> Interval:
+    labels = sorted(set(y.tolist()))
+    samples = bootstrap_samples(len(y))
+    return percentile_interval(resampled_macro_f1(y, pred, samples, labels)
+                               - resampled_macro_f1(y, reference, samples, labels))
+
+
+def macro_f1_difference(y: Sequence[int], pred: Sequence[int], reference: Sequence[int],
+                        langs: Sequence[str]) -> Difference:
+    """Macro-F1 of ``pred`` minus that of ``reference`` on the same rows (over the gold labels present in
+    the set, or in the language), as paired-bootstrap intervals."""
+    y_arr, pred_arr, reference_arr, langs_arr = map(np.asarray, (y, pred, reference, langs))
+    per_language = {}
+    for lang in sorted(set(langs)):
+        mask = langs_arr == lang
+        per_language[lang] = _paired_interval(y_arr[mask], pred_arr[mask], reference_arr[mask])
+    return Difference(_paired_interval(y_arr, pred_arr, reference_arr), per_language)
 
 
 def compute_metrics(y: Sequence[int], probs: np.ndarray, langs: Sequence[str]) -> Metrics:

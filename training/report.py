@@ -90,7 +90,7 @@ def _set_section(index: int, set_name: str, evaluations: Sequence[Evaluation]) -
     row("macro-F1", [f"**{_f(e.metrics.macro_f1)}**" for e in evaluations])
     row("macro-F1, 95% bootstrap interval", [_interval(e.metrics.macro_f1_interval) for e in evaluations])
     row(f"macro-F1 minus `{names[0]}`'s, paired 95% interval",
-        [_interval(e.difference_from_first, signed=True) for e in evaluations])
+        [_interval(e.difference_from_first and e.difference_from_first.overall, signed=True) for e in evaluations])
     row("accuracy", [_f(e.metrics.accuracy) for e in evaluations])
     row("ECE", [_f(e.metrics.ece) for e in evaluations])
     row("complaint/neutral labelled abuse/threat", [_pct(e.metrics.harmful_false_flag_rate) for e in evaluations])
@@ -100,13 +100,14 @@ def _set_section(index: int, set_name: str, evaluations: Sequence[Evaluation]) -
         [f"{e.review.threshold:.2f} / {_pct(e.review.coverage)} / {_pct(e.review.accuracy)}"
          for e in evaluations])
     lines += ["", "Per language (macro-F1 and its 95% bootstrap interval, rows; complaint/neutral labelled "
-              "abuse/threat):", ""] + head
+              f"abuse/threat; beside `{names[0]}`: minus its macro-F1, paired 95% interval):", ""] + head
     for lang in sorted({lang for e in evaluations for lang in e.metrics.per_language}):
         cells = []
         for e in evaluations:
             m = e.metrics.per_language.get(lang)
-            cells.append(f"{_f(m.macro_f1)} {_interval(m.macro_f1_interval)} ({m.n}; {_pct(m.harmful_false_flag_rate)})"
-                         if m else "-")
+            versus = e.difference_from_first.per_language.get(lang) if e.difference_from_first else None
+            cells.append(f"{_f(m.macro_f1)} {_interval(m.macro_f1_interval)} ({m.n}; {_pct(m.harmful_false_flag_rate)}"
+                         + (f"; {_interval(versus, signed=True)})" if versus else ")") if m else "-")
         row(lang, cells)
     lines += ["", "Per label (precision / recall / F1, support):", ""] + head
     for label in LABELS:

@@ -41,18 +41,23 @@ def test_the_interval_holds_the_estimate_repeats_and_narrows_with_more_rows() ->
     assert large.macro_f1_interval.high - large.macro_f1_interval.low < 0.7 * width
 
 
-def test_a_paired_difference_excludes_zero_only_when_the_set_can_tell() -> None:
+def test_a_paired_difference_excludes_zero_only_when_the_rows_can_tell() -> None:
     y, pred = _labels_and_predictions(accuracy=0.8)
-    same = macro_f1_difference(y.tolist(), pred.tolist(), pred.tolist())
-    assert same.low == same.high == 0.0
+    langs = ["en"] * 300 + ["ro"] * 100
+    same = macro_f1_difference(y.tolist(), pred.tolist(), pred.tolist(), langs)
+    assert same.overall.low == same.overall.high == 0.0 and same.per_language["ro"] == same.overall
     _, better = _labels_and_predictions(accuracy=0.95, seed=4)
     better = np.where(pred == y, y, better)  # right wherever pred is right, and on most of the rest
-    gain = macro_f1_difference(y.tolist(), better.tolist(), pred.tolist())
-    assert 0 < gain.low < gain.high
-    loss = macro_f1_difference(y.tolist(), pred.tolist(), better.tolist())
-    assert loss.high < 0
+    gain = macro_f1_difference(y.tolist(), better.tolist(), pred.tolist(), langs)
+    assert 0 < gain.overall.low < gain.overall.high
+    assert macro_f1_difference(y.tolist(), pred.tolist(), better.tolist(), langs).overall.high < 0
+    # per language: the 100 ro rows leave a wider interval than the whole set
+    ro = gain.per_language["ro"]
+    assert set(gain.per_language) == {"en", "ro"}
+    assert ro.high - ro.low > gain.overall.high - gain.overall.low
     # one changed row out of 400: within the noise
     nudged = pred.copy()
-    nudged[np.flatnonzero(pred != y)[0]] = y[np.flatnonzero(pred != y)[0]]
-    tiny = macro_f1_difference(y.tolist(), nudged.tolist(), pred.tolist())
+    first_error = np.flatnonzero(pred != y)[0]
+    nudged[first_error] = y[first_error]
+    tiny = macro_f1_difference(y.tolist(), nudged.tolist(), pred.tolist(), langs).overall
     assert tiny.low <= 0 <= tiny.high

@@ -73,10 +73,12 @@ def test_evaluate_writes_one_report_over_sets_and_models(tfidf_artifact, tiny_ar
     assert [e.id for e in own_tiny.confident_errors] == ["own.jsonl:1"]
     # every model beside the first carries its paired macro-F1 difference from the first
     assert results["test"][0].difference_from_first is None
-    versus = results["test"][1].difference_from_first
-    assert versus is not None and versus.low <= tiny.macro_f1 - results["test"][0].metrics.macro_f1 <= versus.high
+    difference = results["test"][1].difference_from_first
+    assert difference is not None and set(difference.per_language) == set(tiny.per_language)
+    versus = difference.overall
+    assert versus.low <= tiny.macro_f1 - results["test"][0].metrics.macro_f1 <= versus.high
     saved = json.loads((tmp_path / "report" / "metrics.json").read_text())
-    assert saved["test"][1]["difference_from_first"] == {"low": versus.low, "high": versus.high}
+    assert saved["test"][1]["difference_from_first"]["overall"] == {"low": versus.low, "high": versus.high}
     assert "predicted" not in saved["test"][0] and "macro_f1_interval" in saved["test"][0]["metrics"]
     assert "paired 95% interval" in report and "95% bootstrap interval" in report
 
