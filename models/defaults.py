@@ -7,7 +7,8 @@ Kept free of heavy imports, so settings and the command line can read them witho
 #: Face id or local checkpoint path can be used instead
 EMBEDDED_BASE = "embedded:multilingual-e5-small"
 #: how long building the default model takes, as told to whoever starts or needs a build (measured
-#: 2026-12-01 on corpus v5: 30 minutes on 2 AMD AVX512-BF16 cores, 36 on 2 Intel AMX cores; docs/model-quality.md)
+#: 2026-12-01 on corpus v5: 30 minutes on 2 AMD AVX512-BF16 cores, 36 on 2 Intel AMX cores, 65 in float32 on
+#: 2 AVX2-only AMD cores; docs/model-quality.md)
 DEFAULT_BUILD_TIME = "30 to 40 minutes on 2 cores with native bfloat16, over an hour without"
 #: characters kept per message: far beyond what the model reads, it only bounds tokenizer work;
 #: the service refuses longer texts, so nothing is cut silently
