@@ -251,12 +251,10 @@ def evaluate_command(
     for set_name, evaluations in results.items():
         for e in evaluations:
             langs = "  ".join(f"{k} {v.macro_f1:.3f}" for k, v in e.metrics.per_language.items())
-            interval = e.metrics.macro_f1_interval
-            versus = e.difference_from_first.overall if e.difference_from_first else None
-            difference = (f"  minus {escape(evaluations[0].model)}: [{versus.low:+.3f}, {versus.high:+.3f}]"
-                          if versus else "")
+            difference = (f"  minus {escape(evaluations[0].model)}: {e.difference_from_first.overall.describe(signed=True)}"
+                          if e.difference_from_first else "")
             console.print(f"[bold]{escape(set_name)}[/] {escape(e.model)}: macro-F1 {e.metrics.macro_f1:.3f} "
-                          f"[{interval.low:.3f}, {interval.high:.3f}]{difference}  ECE {e.metrics.ece:.3f}  "
+                          f"{e.metrics.macro_f1_interval.describe()}{difference}  ECE {e.metrics.ece:.3f}  "
                           f"benign->abuse/threat {e.metrics.harmful_false_flag_rate:.1%}\n  {langs}")
             for lang, f in (e.faithfulness or {}).items():
                 console.print(f"  explanations {lang}: comprehensiveness {f.comprehensiveness:.3f} "

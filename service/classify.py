@@ -46,8 +46,8 @@ async def predict(tickets: Sequence[TicketIn], *, batcher: MicroBatcher, metrics
             raise InvalidInputError(f"{where}: {result.reason}")
         predictions.append(result)
     for ticket, lang, prediction in zip(tickets, langs or [t.lang for t in tickets], predictions, strict=True):
-        lang = normalize_lang(lang, ticket.text) or lang
-        metrics.predictions.labels(label=prediction.label, lang=lang or UNKNOWN_LANG).inc()
+        counted = normalize_lang(lang, ticket.text) or lang or UNKNOWN_LANG
+        metrics.predictions.labels(label=prediction.label, lang=counted).inc()
     return predictions
 
 

@@ -46,6 +46,11 @@ class Interval:
     low: float
     high: float
 
+    def describe(self, *, signed: bool = False) -> str:
+        """``[0.931, 0.951]``; ``signed`` for a difference: ``[-0.064, +0.035]``."""
+        sign = "+" if signed else ""
+        return f"[{self.low:{sign}.3f}, {self.high:{sign}.3f}]"
+
 
 @dataclass(frozen=True)
 class LanguageScores:

@@ -13,12 +13,11 @@ if TYPE_CHECKING:
 def _split_table(split: Metrics | None, title: str) -> list[str]:
     if split is None:
         return [f"## {title}", "", "No rows in this split.", ""]
-    interval = split.macro_f1_interval
     lines = [f"## {title}", "", f"{split.n} rows: accuracy {split.accuracy:.3f}, macro-F1 {split.macro_f1:.3f} "
-             f"(95% bootstrap interval {interval.low:.3f}-{interval.high:.3f}), ECE {split.ece:.3f}, "
+             f"(95% bootstrap interval {split.macro_f1_interval.describe()}), ECE {split.ece:.3f}, "
              f"complaint/neutral labelled abuse/threat {split.harmful_false_flag_rate:.1%}.",
              "", "| language | rows | macro-F1 | 95% interval |", "|---|---|---|---|"]
-    lines += [f"| {lang} | {m.n} | {m.macro_f1:.3f} | {m.macro_f1_interval.low:.3f}-{m.macro_f1_interval.high:.3f} |"
+    lines += [f"| {lang} | {m.n} | {m.macro_f1:.3f} | {m.macro_f1_interval.describe()} |"
               for lang, m in split.per_language.items()]
     lines += ["", "| label | precision | recall | F1 | support |", "|---|---|---|---|---|"]
     lines += [f"| {name} | {m.precision:.3f} | {m.recall:.3f} | {m.f1:.3f} | {m.support} |"

@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402  (backend must be chosen first)
 from ticketguard.models.explain import Span  # noqa: E402
 from ticketguard.models.labels import LABELS  # noqa: E402
 from ticketguard.training.evaluate import Evaluation  # noqa: E402
-from ticketguard.training.metrics import BENIGN_PRIOR, Interval, Metrics  # noqa: E402
+from ticketguard.training.metrics import BENIGN_PRIOR, Metrics  # noqa: E402
 
 _WHITESPACE = re.compile(r"\s+")
 
@@ -67,13 +67,6 @@ def _pct(x: float | None) -> str:
     return "-" if x is None else f"{x:.1%}"
 
 
-def _interval(interval: Interval | None, *, signed: bool = False) -> str:
-    if interval is None:
-        return "-"
-    sign = "+" if signed else ""
-    return f"[{interval.low:{sign}.3f}, {interval.high:{sign}.3f}]"
-
-
 def _set_section(index: int, set_name: str, evaluations: Sequence[Evaluation]) -> list[str]:
     names = [e.model for e in evaluations]
     head = ["| | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
@@ -88,9 +81,10 @@ def _set_section(index: int, set_name: str, evaluations: Sequence[Evaluation]) -
 
     row("model version", [f"`{e.model_version}`" for e in evaluations])
     row("macro-F1", [f"**{_f(e.metrics.macro_f1)}**" for e in evaluations])
-    row("macro-F1, 95% bootstrap interval", [_interval(e.metrics.macro_f1_interval) for e in evaluations])
+    row("macro-F1, 95% bootstrap interval", [e.metrics.macro_f1_interval.describe() for e in evaluations])
     row(f"macro-F1 minus `{names[0]}`'s, paired 95% interval",
-        [_interval(e.difference_from_first and e.difference_from_first.overall, signed=True) for e in evaluations])
+        [e.difference_from_first.overall.describe(signed=True) if e.difference_from_first else "-"
+         for e in evaluations])
     row("accuracy", [_f(e.metrics.accuracy) for e in evaluations])
     row("ECE", [_f(e.metrics.ece) for e in evaluations])
     row("complaint/neutral labelled abuse/threat", [_pct(e.metrics.harmful_false_flag_rate) for e in evaluations])
@@ -106,8 +100,8 @@ def _set_section(index: int, set_name: str, evaluations: Sequence[Evaluation]) -
         for e in evaluations:
             m = e.metrics.per_language.get(lang)
             versus = e.difference_from_first.per_language.get(lang) if e.difference_from_first else None
-            cells.append(f"{_f(m.macro_f1)} {_interval(m.macro_f1_interval)} ({m.n}; {_pct(m.harmful_false_flag_rate)}"
-                         + (f"; {_interval(versus, signed=True)})" if versus else ")") if m else "-")
+            cells.append(f"{_f(m.macro_f1)} {m.macro_f1_interval.describe()} ({m.n}; {_pct(m.harmful_false_flag_rate)}"
+                         + (f"; {versus.describe(signed=True)})" if versus else ")") if m else "-")
         row(lang, cells)
     lines += ["", "Per label (precision / recall / F1, support):", ""] + head
     for label in LABELS:
