@@ -123,7 +123,9 @@ def train_command(
     seed: int = _DEFAULT("seed"),
     threads: int | None = None,
     freeze_layers: Annotated[int, typer.Option(help="keep the bottom N encoder layers frozen")] = _DEFAULT("freeze_layers"),
-    encoder_layers: Annotated[int | None, typer.Option(help="keep only the bottom N encoder layers (faster)")] = None,
+    encoder_layers: Annotated[int | None, typer.Option(help="keep only N encoder layers (faster)")] = None,
+    layer_choice: Annotated[str, typer.Option(help="which N: bottom | spread (evenly, bottom to top)")] = _DEFAULT(
+        "layer_choice"),
     teacher: Annotated[str | None, typer.Option(help="trained artifact to distil from (soft targets)")] = None,
     distill_alpha: float = _DEFAULT("distill_alpha"),
     unfreeze_embeddings: bool = False,
@@ -139,7 +141,7 @@ def train_command(
                              rdrop=rdrop, layer_lr_decay=layer_lr_decay, augment=augment, probe_init=probe_init, bf16=bf16,
                              max_steps=max_steps, seed=seed,
                              threads=threads or settings.threads, freeze_embeddings=not unfreeze_embeddings,
-                             freeze_layers=freeze_layers, encoder_layers=encoder_layers,
+                             freeze_layers=freeze_layers, encoder_layers=encoder_layers, layer_choice=layer_choice,
                              teacher=teacher, distill_alpha=distill_alpha)
         challenge = challenge or (settings.challenge_dir if settings.challenge_dir.is_dir() else None)
         report = train(config, data or settings.corpus_dir, out, cache_dir=settings.cache_dir, overwrite=overwrite,

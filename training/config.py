@@ -12,6 +12,9 @@ from typing import Any, ClassVar
 from ticketguard.models.artifact import ARCHS, POOLINGS
 from ticketguard.models.defaults import EMBEDDED_BASE
 
+#: how a shallower model picks its layers from the base (see ``TrainConfig.layer_choice``)
+LAYER_CHOICES = ("bottom", "spread")
+
 
 @dataclass
 class TrainConfig:
@@ -35,8 +38,12 @@ class TrainConfig:
     #: keep the bottom N encoder layers frozen (0: every encoder layer trains; the embeddings follow
     #: ``freeze_embeddings``)
     freeze_layers: int = 0
-    #: keep only the bottom N encoder layers (None: all); a shallower model trains and runs faster
+    #: keep only N encoder layers (None: all); a shallower model trains and runs faster
     encoder_layers: int | None = None
+    #: which N layers a shallower model keeps: the "bottom" N, or N "spread" evenly from the bottom
+    #: layer to the top one (6 of 12: 0, 2, 4, 7, 9, 11, as DistilBERT was cut from BERT), so it starts
+    #: with the teacher's top layer under its head
+    layer_choice: str = "bottom"
     class_balanced: bool = True
     label_smoothing: float = 0.0
     #: weight of R-Drop's consistency term (Liang et al. 2021): each batch runs twice under different
@@ -85,6 +92,8 @@ class TrainConfig:
             raise ValueError(f"arch must be one of {ARCHS}, got {self.arch!r}")
         if self.pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}")
+        if self.layer_choice not in LAYER_CHOICES:
+            raise ValueError(f"layer_choice must be one of {LAYER_CHOICES}, got {self.layer_choice!r}")
         positive = {
             "max_length": self.max_length,
             "epochs": self.epochs,

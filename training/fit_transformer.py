@@ -83,12 +83,23 @@ def class_weights(labels: Sequence[int], n_classes: int) -> torch.Tensor:
     return torch.tensor([total / (n_classes * max(counts.get(c, 0), 1)) for c in range(n_classes)], dtype=torch.float)
 
 
-def keep_bottom_layers(encoder: Any, n_layers: int) -> None:
-    """Cut a BERT-style encoder to its bottom ``n_layers`` layers, in place (config included, so it saves as such)."""
-    available = len(encoder.encoder.layer)
+def kept_layer_indices(available: int, n_layers: int, choice: str) -> list[int]:
+    """Which of ``available`` encoder layers a model cut to ``n_layers`` keeps (``choice``: bottom | spread).
+
+    ``spread`` takes them evenly from the bottom layer to the top one: 6 of 12 are 0, 2, 4, 7, 9, 11.
+    """
     if n_layers > available:
         raise ValueError(f"encoder_layers={n_layers}, but the base model has only {available} layers")
-    encoder.encoder.layer = encoder.encoder.layer[:n_layers]
+    if choice == "bottom" or n_layers == 1:
+        return list(range(n_layers))
+    return [round(i * (available - 1) / (n_layers - 1)) for i in range(n_layers)]
+
+
+def keep_layers(encoder: Any, n_layers: int, choice: str) -> None:
+    """Cut a BERT-style encoder to ``n_layers`` of its layers, in place (config included, so it saves as such)."""
+    layers = encoder.encoder.layer
+    keep = kept_layer_indices(len(layers), n_layers, choice)
+    encoder.encoder.layer = torch.nn.ModuleList(layers[i] for i in keep)
     encoder.config.num_hidden_layers = n_layers
 
 
@@ -102,7 +113,7 @@ def build_model(config: TrainConfig, source: Path | str) -> torch.nn.Module:
             source, num_labels=len(LABELS), id2label=ID2LABEL, label2id=LABEL2ID)
     base: Any = model.base_model
     if config.encoder_layers is not None:
-        keep_bottom_layers(base, config.encoder_layers)
+        keep_layers(base, config.encoder_layers, config.layer_choice)
     if config.freeze_embeddings:
         base.get_input_embeddings().weight.requires_grad_(False)
     if config.freeze_layers:

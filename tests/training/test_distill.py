@@ -6,11 +6,12 @@ import json
 
 import pytest
 import torch
+from transformers import BertConfig, BertModel
 
 from tests.conftest import quick_train_config, seed_rows, write_jsonl
 from ticketguard.models.classifier import Classifier
 from ticketguard.training.config import TrainConfig
-from ticketguard.training.fit_transformer import distillation_loss
+from ticketguard.training.fit_transformer import distillation_loss, keep_layers, kept_layer_indices
 from ticketguard.training.pipeline import train
 
 
@@ -41,6 +42,7 @@ def test_a_shallower_student_is_cut_from_the_teacher_and_saved_as_such(tiny_arti
     ("overrides", "message"),
     [({"encoder_layers": 0}, "encoder_layers must be >= 1"),
      ({"encoder_layers": 2, "freeze_layers": 2}, "must be below encoder_layers"),
+     ({"layer_choice": "top"}, "layer_choice must be one of"),
      ({"distill_alpha": 1.5}, "distill_alpha must be in"),
      ({"distill_temperature": 0.0}, "distill_temperature must be positive")],
 )
@@ -53,3 +55,26 @@ def test_more_layers_than_the_base_has_is_refused(tiny_artifact, tmp_path):
     corpus = write_jsonl(tmp_path / "c.jsonl", seed_rows())
     with pytest.raises(ValueError, match="has only 2 layers"):
         train(quick_train_config(tiny_artifact, encoder_layers=5), corpus, tmp_path / "m", cache_dir=tmp_path / "cache")
+
+
+@pytest.mark.parametrize(
+    ("available", "n_layers", "choice", "expected"),
+    [(12, 6, "bottom", [0, 1, 2, 3, 4, 5]),
+     (12, 6, "spread", [0, 2, 4, 7, 9, 11]),
+     (12, 4, "spread", [0, 4, 7, 11]),
+     (12, 12, "spread", list(range(12))),
+     (4, 1, "spread", [0])],
+)
+def test_a_student_keeps_the_bottom_layers_or_layers_spread_to_the_top(available, n_layers, choice, expected):
+    assert kept_layer_indices(available, n_layers, choice) == expected
+
+
+def test_a_spread_cut_keeps_the_top_layer_itself_and_saves_its_depth():
+    config = BertConfig(vocab_size=32, hidden_size=8, num_hidden_layers=4, num_attention_heads=2, intermediate_size=16)
+    encoder = BertModel(config)
+    layers = list(encoder.encoder.layer)
+    keep_layers(encoder, 2, "spread")
+    assert list(encoder.encoder.layer) == [layers[0], layers[3]]
+    assert encoder.config.num_hidden_layers == 2
+    hidden = encoder(input_ids=torch.tensor([[1, 2, 3]])).last_hidden_state
+    assert hidden.shape == (1, 3, 8)
