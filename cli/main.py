@@ -8,7 +8,14 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
-from ticketguard.cli import data_commands, model_commands, outbox_commands, relabel_commands, service_commands
+from ticketguard.cli import (
+    data_commands,
+    inbox_commands,
+    model_commands,
+    outbox_commands,
+    relabel_commands,
+    service_commands,
+)
 
 app = typer.Typer(
     name="ticketguard",
@@ -34,6 +41,7 @@ model_commands.register(app)
 app.add_typer(data_commands.app, name="data")
 service_commands.register(app)
 relabel_commands.register(app)
+inbox_commands.register(app)
 outbox_commands.register(app)
 
 

@@ -32,9 +32,12 @@ def claim_rows(query: Select[RowT], *, session: Session) -> Select[RowT]:
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets a busy timeout and WAL so concurrent writers wait, not fail."""
+    """An engine for ``url``; SQLite gets a busy timeout and WAL so concurrent writers wait, not fail.
+
+    Its errors never carry a statement's parameters (customer text), so they can be logged and stored.
+    """
     parsed = make_url(url)
-    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    kwargs: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:" and not database.startswith("file:"):

@@ -25,6 +25,7 @@ from ticketguard.service.db import claim_rows
 from ticketguard.service.orm import InboxItem, utcnow
 
 PENDING, DONE, FAILED = "pending", "done", "failed"
+STATUSES = (PENDING, DONE, FAILED)
 
 
 @dataclass(frozen=True)
@@ -147,3 +148,23 @@ def get_items(*, session: Session, ids: Sequence[int]) -> list[InboxItem]:
     if not ids:
         return []
     return list(session.scalars(select(InboxItem).where(InboxItem.id.in_(ids)).order_by(InboxItem.id)))
+
+
+def list_items(*, session: Session, status: str | None = None, limit: int = 100) -> list[InboxItem]:
+    """Newest first, optionally only one status."""
+    query = select(InboxItem).order_by(InboxItem.id.desc()).limit(limit)
+    if status is not None:
+        query = query.where(InboxItem.status == status)
+    return list(session.scalars(query))
+
+
+def requeue(*, session: Session, ids: Sequence[int] | None = None) -> int:
+    """Put failed rows (all of them, or ``ids``) back to pending, so a running worker classifies them again;
+    commits; how many. A failed row whose text is gone (text storage off) cannot be classified and stays."""
+    query = update(InboxItem).where(InboxItem.status == FAILED, InboxItem.text.is_not(None))
+    if ids is not None:
+        query = query.where(InboxItem.id.in_(ids))
+    result = session.execute(query.values(status=PENDING, error=None, processed_at=None)
+                             .execution_options(synchronize_session=False))
+    session.commit()
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -5,7 +5,10 @@
 - :class:`OutboxWorker` sends queued write-backs to the helpdesks.
 
 Both keep their database work on one thread of their own, so the webhook route's inserts never
-queue behind them, and both survive errors: a failed step is logged, rolled back and retried.
+queue behind them, and both survive errors: a failed step is logged, rolled back and retried. A database
+outage is waited out; an inbox batch that fails on anything else (one row the database refuses, a bug
+one text triggers) is retried a row at a time, and the row that fails on its own is set aside as
+failed, with its error, instead of holding up every row behind it (``ticketguard inbox retry`` puts it back).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 import httpx
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ticketguard.models.explain import Explainer, Explanation
@@ -37,6 +40,16 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 #: pause after a failed step, so a broken database or model is not hammered
 ERROR_PAUSE_SECONDS = 1.0
+#: how much of an error a failed inbox row keeps (its first line: never the statement or its parameters)
+ERROR_CHARS = 500
+
+
+def is_outage(err: BaseException) -> bool:
+    """Whether ``err`` says the database or the model is unavailable (wait and retry the same work), as
+    opposed to a failure of the work itself: a row the database refuses, or a bug one input triggers."""
+    if isinstance(err, DataError | IntegrityError):
+        return False
+    return isinstance(err, SQLAlchemyError | NotReadyError | OSError)
 
 
 class _Loop:
@@ -106,6 +119,8 @@ class InboxWorker(_Loop):
         #: unclassified rows at the last look (approximate: other replicas add and take rows too)
         self.backlog = 0
         self._waiters: dict[int, asyncio.Event] = {}
+        #: steps left that claim one row at a time, after a batch failed on one of its rows
+        self._one_at_a_time = 0
 
     def added(self, count: int) -> None:
         self.backlog += count
@@ -124,10 +139,13 @@ class InboxWorker(_Loop):
 
     async def step(self) -> bool:
         session = self.session_factory()
+        items: list[InboxItem] = []
         try:
-            items = await self.in_db_thread(lambda: inbox.claim(session=session, limit=self.settings.inbox_batch))
+            limit = 1 if self._one_at_a_time else self.settings.inbox_batch
+            items = await self.in_db_thread(lambda: inbox.claim(session=session, limit=limit))
             if not items:
                 self.backlog = 0
+                self._one_at_a_time = 0
                 return False
             texts = [item.text or "" for item in items]
             results = await self.batcher.submit(texts, priority=True)
@@ -136,19 +154,50 @@ class InboxWorker(_Loop):
             explanations = await self._explain(texts, results)
             writes = await self.in_db_thread(lambda: self._complete(session, items, results, languages, explanations))
             backlog = await self.in_db_thread(lambda: inbox.count_pending(session=session))
+        except Exception as err:
+            await self.in_db_thread(session.rollback)
+            if not items or is_outage(err):
+                raise
+            await self._set_aside(items, err)
+            return True
         except BaseException:
             await self.in_db_thread(session.rollback)
             raise
         finally:
             await self.in_db_thread(session.close)
+        self._one_at_a_time = max(self._one_at_a_time - 1, 0)
         self.backlog = backlog
+        self._notify(items)
+        if writes and self.on_written is not None:
+            self.on_written()
+        return True
+
+    async def _set_aside(self, items: list[InboxItem], err: Exception) -> None:
+        """After a failure of the work itself: retry a batch's rows one at a time; mark a lone row failed."""
+        if len(items) > 1:
+            logger.warning("inbox batch of %d rows (ids %d-%d) failed (%s: %s); retrying them one at a time",
+                           len(items), items[0].id, items[-1].id, type(err).__name__, err)
+            self._one_at_a_time = len(items)
+            return
+        item = items[0]
+        error = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"[:ERROR_CHARS]
+
+        def mark_failed() -> None:
+            with self.session_factory() as session:
+                inbox.finish(session=session, item=item, status=inbox.FAILED, error=error)
+                session.commit()
+
+        await self.in_db_thread(mark_failed)
+        logger.error("inbox row %d failed on its own and is set aside as failed", item.id, exc_info=err)
+        self._one_at_a_time = max(self._one_at_a_time - 1, 0)
+        self._notify(items)
+
+    def _notify(self, items: Sequence[InboxItem]) -> None:
+        """Wake the requests waiting for these rows."""
         for item in items:
             event = self._waiters.get(item.id)
             if event is not None:
                 event.set()
-        if writes and self.on_written is not None:
-            self.on_written()
-        return True
 
     async def _explain(self, texts: list[str], results: list[Result]) -> list[Explanation | None]:
         if self.explainer is None:
