@@ -49,8 +49,10 @@ def build_openapi(app: FastAPI, settings: Settings) -> dict[str, Any]:
     """The app's OpenAPI document with this server's limits and headers."""
     document = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
     schemas = document.get("components", {}).get("schemas", {})
-    if "TicketIn" in schemas:
-        schemas["TicketIn"]["properties"]["text"]["maxLength"] = settings.max_text_chars
+    for schema in schemas.values():  # every message body (TicketIn and the models built on it)
+        text = schema.get("properties", {}).get("text")
+        if text is not None and "maxLength" in text:
+            text["maxLength"] = settings.max_text_chars
     if "BatchIn" in schemas:
         schemas["BatchIn"]["properties"]["items"]["maxItems"] = settings.max_batch_items
     for path_item in document.get("paths", {}).values():

@@ -131,6 +131,9 @@ def test_document_states_every_status_and_the_configured_limits(make_client) -> 
                                                                          "422", "500", "503"}
     schemas = document["components"]["schemas"]
     assert schemas["TicketIn"]["properties"]["text"]["maxLength"] == 1000 < HARD_MAX_TEXT_CHARS
+    body = document["paths"]["/v1/classify"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert {"$ref": "#/components/schemas/ClassifyIn"} in body["oneOf"]  # its own schema, with the same limit
+    assert schemas["ClassifyIn"]["properties"]["text"]["maxLength"] == 1000
     assert schemas["BatchIn"]["properties"]["items"]["maxItems"] == 16 < HARD_MAX_BATCH_ITEMS
     message_id = document["paths"]["/v1/messages/{message_id}"]["get"]["parameters"][0]["schema"]
     assert (message_id["minimum"], message_id["maximum"]) == (1, MAX_DB_ID)
