@@ -25,6 +25,10 @@ from ticketguard.models.languages import MAX_TAG_CHARS
 
 #: the longest helpdesk account / workspace id stored
 ACCOUNT_CHARS = 128
+#: the longest message key or ticket id stored
+ID_CHARS = 255
+#: the longest name of a correcting agent stored
+AGENT_CHARS = 128
 
 
 def utcnow() -> datetime:
@@ -69,7 +73,7 @@ class Message(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     source: Mapped[str] = mapped_column(String(32))
-    external_id: Mapped[str] = mapped_column(String(255))
+    external_id: Mapped[str] = mapped_column(String(ID_CHARS))
     text: Mapped[str | None] = mapped_column(Text, nullable=True)
     text_chars: Mapped[int] = mapped_column(Integer)
     lang: Mapped[str | None] = mapped_column(String(MAX_TAG_CHARS), nullable=True)
@@ -83,7 +87,7 @@ class Message(Base):
     #: the helpdesk account or workspace that delivered it ("" for /v1/classify and the generic provider)
     account: Mapped[str] = mapped_column(String(ACCOUNT_CHARS), default="", server_default="")
     #: the ticket or conversation it belongs to, when the provider says
-    ticket_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    ticket_id: Mapped[str | None] = mapped_column(String(ID_CHARS), nullable=True)
     #: probability of ``lang`` when it was detected; ``None`` when the caller gave the language
     lang_confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
 
@@ -99,7 +103,7 @@ class Feedback(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), index=True)
     label: Mapped[str] = mapped_column(String(16))
-    agent: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    agent: Mapped[str | None] = mapped_column(String(AGENT_CHARS), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     message: Mapped[Message] = relationship(back_populates="feedback")
@@ -142,8 +146,8 @@ class InboxItem(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     provider: Mapped[str] = mapped_column(String(32))
     account: Mapped[str] = mapped_column(String(ACCOUNT_CHARS), default="")
-    ticket_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
-    external_id: Mapped[str] = mapped_column(String(255))
+    ticket_id: Mapped[str | None] = mapped_column(String(ID_CHARS), nullable=True)
+    external_id: Mapped[str] = mapped_column(String(ID_CHARS))
     #: cleared once classified when text storage is off
     text: Mapped[str | None] = mapped_column(Text, nullable=True)
     text_chars: Mapped[int] = mapped_column(Integer)
@@ -176,7 +180,7 @@ class Ticket(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     provider: Mapped[str] = mapped_column(String(32))
     account: Mapped[str] = mapped_column(String(ACCOUNT_CHARS), default="")
-    ticket_id: Mapped[str] = mapped_column(String(255))
+    ticket_id: Mapped[str] = mapped_column(String(ID_CHARS))
     label: Mapped[str] = mapped_column(String(16))
     band: Mapped[str] = mapped_column(String(16))
     #: calibrated probability behind ``band``
@@ -195,7 +199,7 @@ class _LabelWrite:
     ticket_pk: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
     provider: Mapped[str] = mapped_column(String(32))
     account: Mapped[str] = mapped_column(String(ACCOUNT_CHARS), default="")
-    ticket_id: Mapped[str] = mapped_column(String(255))
+    ticket_id: Mapped[str] = mapped_column(String(ID_CHARS))
     label: Mapped[str] = mapped_column(String(16))
     band: Mapped[str] = mapped_column(String(16))
     #: the label written before this one (``None``: first write); a private note goes with a new label only

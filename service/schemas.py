@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, StrictBool, St
 
 from ticketguard.models.labels import Label
 from ticketguard.models.text import unclassifiable_reason, visible_text_pattern
+from ticketguard.service.orm import ACCOUNT_CHARS, AGENT_CHARS, ID_CHARS
 from ticketguard.service.settings import HARD_MAX_BATCH_ITEMS, HARD_MAX_TEXT_CHARS
 from ticketguard.service.validation import LangTag, Storable, remove_nul
 
@@ -25,7 +26,7 @@ class TicketIn(BaseModel):
 
     text: StrictStr = Field(min_length=1, max_length=HARD_MAX_TEXT_CHARS, description="the customer's message",
                             json_schema_extra=_visible_text_schema)
-    id: Storable | None = Field(default=None, min_length=1, max_length=255, description="echoed back")
+    id: Storable | None = Field(default=None, min_length=1, max_length=ID_CHARS, description="echoed back")
     lang: LangTag | None = Field(default=None, description="BCP 47 tag, e.g. en, de-AT, zh-Hant")
 
     @field_validator("text")
@@ -127,7 +128,16 @@ class FeedbackIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     label: Label
-    agent: Storable | None = Field(default=None, min_length=1, max_length=128, description="who corrected it")
+    agent: Storable | None = Field(default=None, min_length=1, max_length=AGENT_CHARS, description="who corrected it")
+
+
+class CorrectionIn(BaseModel):
+    """An agent's correction parsed from a helpdesk's delivery, held to the limits of the columns it is stored in."""
+
+    ticket_id: Storable = Field(min_length=1, max_length=ID_CHARS)
+    label: Label
+    account: Storable = Field(default="", max_length=ACCOUNT_CHARS)
+    agent: Storable | None = Field(default=None, min_length=1, max_length=AGENT_CHARS)
 
 
 class FeedbackOut(BaseModel):

@@ -10,6 +10,7 @@ from ticketguard.models.labels import Label
 from ticketguard.service import repository, tickets
 from ticketguard.service.deps import ApiKeyDep, SessionDep
 from ticketguard.service.openapi import error_responses
+from ticketguard.service.orm import ID_CHARS
 from ticketguard.service.routes.messages import to_out
 from ticketguard.service.schemas import LabelChangeOut, TicketOut
 from ticketguard.service.validation import Storable
@@ -20,7 +21,7 @@ router = APIRouter(prefix="/v1/tickets", tags=["tickets"], dependencies=[ApiKeyD
 @router.get("/{provider}/{ticket_id}", response_model=TicketOut,
             responses=error_responses(401, 404, 409, 422, 500, 503, not_found="no such ticket"))
 def read_ticket(provider: Annotated[Storable, Path(max_length=32, description="the helpdesk, e.g. zendesk")],
-                ticket_id: Annotated[Storable, Path(max_length=255, description="its ticket or conversation id")],
+                ticket_id: Annotated[Storable, Path(max_length=ID_CHARS, description="its ticket or conversation id")],
                 session: SessionDep,
                 account: Annotated[Storable | None, Query(max_length=128, description="the helpdesk account or "
                                                           "workspace; needed when several have this ticket id")] = None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from datetime import UTC, datetime
@@ -19,7 +20,7 @@ from ticketguard.service.deps import AckSessionFactoryDep, InboxWorkerDep, Setti
 from ticketguard.service.errors import OverloadedError, ProviderDisabledError
 from ticketguard.service.openapi import error_responses
 from ticketguard.service.routes.messages import to_out
-from ticketguard.service.schemas import MessageOut, TicketIn, WebhookOut
+from ticketguard.service.schemas import CorrectionIn, MessageOut, TicketIn, WebhookOut
 from ticketguard.service.validation import remove_nul
 from ticketguard.service.webhooks import PROVIDERS, Challenge, Correction, Delivery, Ignored, get_provider
 from ticketguard.service.webhooks.base import load_json
@@ -104,7 +105,8 @@ async def receive_webhook(provider: ProviderPath, request: Request, settings: Se
     if isinstance(parsed, Ignored):
         return WebhookOut(status="ignored", reason=parsed.reason)
     if isinstance(parsed, Correction):
-        outcome = await run_in_threadpool(lambda: _correct(sessions, provider, parsed))
+        correction = _checked(parsed)
+        outcome = await run_in_threadpool(lambda: _correct(sessions, provider, correction))
         if outcome.feedback_id is None:
             return WebhookOut(status="ignored", reason=outcome.reason)
         return WebhookOut(status="recorded", feedback_id=outcome.feedback_id)
@@ -137,7 +139,19 @@ async def receive_webhook(provider: ProviderPath, request: Request, settings: Se
     return WebhookOut(status="accepted", duplicate=duplicate, inbox_ids=ids, truncated=truncated)
 
 
-def _correct(sessions: AckSessionFactoryDep, provider: str, correction: Correction) -> corrections.Outcome:
+def _checked(correction: Correction) -> CorrectionIn:
+    """``correction`` if the database can store it.
+
+    Raises:
+        RequestValidationError: an id or agent name too long, or with a NUL (422).
+    """
+    try:
+        return CorrectionIn.model_validate(dataclasses.asdict(correction))
+    except ValidationError as err:
+        raise RequestValidationError(err.errors()) from err
+
+
+def _correct(sessions: AckSessionFactoryDep, provider: str, correction: CorrectionIn) -> corrections.Outcome:
     with sessions() as session:
         return corrections.record_correction(session=session, provider=provider, account=correction.account,
                                              ticket_id=correction.ticket_id, label=correction.label,

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from ticketguard.service.errors import SignatureError
+from ticketguard.service.orm import ACCOUNT_CHARS, ID_CHARS
 from ticketguard.service.webhooks.base import (
     Delivery,
     Parsed,
@@ -34,11 +35,11 @@ TIMESTAMP = "X-TicketGuard-Timestamp"
 class _Message(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    id: StrictStr = Field(min_length=1, max_length=255)
+    id: StrictStr = Field(min_length=1, max_length=ID_CHARS)
     text: StrictStr
     lang: StrictStr | None = None
-    ticket_id: StrictStr | None = Field(default=None, min_length=1, max_length=255)
-    account: StrictStr = Field(default="", max_length=128)
+    ticket_id: StrictStr | None = Field(default=None, min_length=1, max_length=ID_CHARS)
+    account: StrictStr = Field(default="", max_length=ACCOUNT_CHARS)
 
 
 class Generic:

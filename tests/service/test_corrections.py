@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner
@@ -161,3 +162,14 @@ def test_freshdesk_field_rule_is_a_correction(make_client: Callable[..., TestCli
     assert response.json()["status"] == "recorded", response.text
     [row] = feedback_rows(client)
     assert (row.message_id, row.label) == (ticket.message_id, corrected)
+
+
+@pytest.mark.parametrize(("overrides", "field"), [({"actor": "9" * 200}, "agent"), ({"ticket": "51\u000058"}, "ticket_id")])
+def test_a_correction_the_database_cannot_store_is_422(make_client: Callable[..., TestClient], helpdesk: FakeHelpdesk,
+                                                       database_url: str, overrides: dict[str, str],
+                                                       field: str) -> None:
+    client = make_client(database_url=database_url, zendesk_writeback=zendesk_config(helpdesk))
+    response = post(client, "zendesk", field_changed("ticketguard_abuse", **overrides))
+    assert response.status_code == 422, response.text
+    assert field in response.text
+    assert feedback_rows(client) == []
