@@ -23,19 +23,8 @@ LABEL2ID: dict[str, int] = {name: i for i, name in ID2LABEL.items()}
 
 #: Labels that signal a message needing protection or escalation (used in error-rate reports).
 HARMFUL_LABELS: frozenset[str] = frozenset({Label.THREAT.value, Label.ABUSE.value})
-
-
-def primary_label(present: set[str]) -> str:
-    """Return the label that wins when a message shows several behaviours.
-
-    Example:
-        >>> primary_label({"complaint", "abuse"})
-        'abuse'
-    """
-    for name in LABELS:
-        if name in present:
-            return name
-    return Label.NEUTRAL.value
+#: Labels of ordinary support traffic: a harmful label on one of these is a false alarm.
+BENIGN_LABELS: frozenset[str] = frozenset({Label.COMPLAINT.value, Label.NEUTRAL.value})
 
 
 def severity(label: str) -> int:

@@ -3,8 +3,9 @@
 Uses lingua (``lingua-language-detector``, models shipped inside the wheel, nothing downloaded),
 restricted to the languages TicketGuard is built for (:mod:`models.languages`), so a short message
 is not mistaken for a language the model never saw. Lingua says only "Chinese"; the script is
-told apart by :func:`~ticketguard.models.languages.chinese_script` (a text with no script-specific
-characters is ``zh``).
+told apart as for a caller's bare ``zh`` tag, by :func:`~ticketguard.models.languages.normalize_lang`
+(a text with no script-specific characters is ``zh-Hans``), so a detected and a given language are
+stored and counted alike.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ticketguard.models.languages import PRIMARY_LANGUAGES, SECONDARY_LANGUAGES, chinese_script
+from ticketguard.models.languages import PRIMARY_LANGUAGES, SECONDARY_LANGUAGES, normalize_lang
 
 if TYPE_CHECKING:
     from lingua import LanguageDetector as _Lingua
@@ -23,7 +24,7 @@ MIN_CONFIDENCE = 0.05
 
 @dataclass(frozen=True)
 class DetectedLanguage:
-    """A detected language in corpus form (``en``, ``zh-Hans``, ``zh``) and lingua's confidence (0 to 1)."""
+    """A detected language in corpus form (``en``, ``zh-Hans``) and lingua's confidence (0 to 1)."""
 
     lang: str
     confidence: float
@@ -64,8 +65,6 @@ class LanguageDetector:
         if not values or values[0].value < MIN_CONFIDENCE:
             return None
         code = values[0].language.iso_code_639_1.name.lower()
-        lang = chinese_script(text) if code == "zh" else code
+        lang = normalize_lang(code, text) or code
         return DetectedLanguage(lang=lang, confidence=round(float(values[0].value), 4))
 
-    def detect_many(self, texts: list[str]) -> list[DetectedLanguage | None]:
-        return [self.detect(text) for text in texts]

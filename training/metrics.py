@@ -20,14 +20,14 @@ import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
 from ticketguard.models.calibration import CoveragePoint, coverage_curve
-from ticketguard.models.labels import HARMFUL_LABELS, LABELS
+from ticketguard.models.labels import BENIGN_LABELS, HARMFUL_LABELS, LABELS
 
 #: share of complaint + neutral messages assumed in real support traffic
 BENIGN_PRIOR = 0.9
 #: bootstrap resamples behind every interval, and the intervals' two-sided level
 BOOTSTRAP_RESAMPLES = 1000
 INTERVAL_LEVEL = 0.95
-_BENIGN = [LABELS.index("complaint"), LABELS.index("neutral")]
+_BENIGN = [LABELS.index(name) for name in sorted(BENIGN_LABELS)]
 _HARMFUL = [LABELS.index(name) for name in sorted(HARMFUL_LABELS)]
 
 

@@ -39,7 +39,7 @@ from ticketguard.models.backends import TransformerBackend
 from ticketguard.models.calibration import FlagThresholds, ReviewThreshold, TemperatureScaler, apply_temperature
 from ticketguard.models.classifier import Classifier
 from ticketguard.models.errors import ArtifactError, DataError
-from ticketguard.models.labels import LABEL2ID, LABELS
+from ticketguard.models.labels import LABEL2ID, LABELS, Label
 from ticketguard.training.augment import augment_texts
 from ticketguard.training.config import TrainConfig
 from ticketguard.training.corpus import CorpusRow, corpus_hash, load_corpus
@@ -51,7 +51,8 @@ from ticketguard.training.soup import average_state_dicts
 from ticketguard.training.splits import split_dev
 
 logger = logging.getLogger(__name__)
-FLAGGED_LABELS = ("threat", "abuse", "manipulation", "complaint")
+#: labels that get a flag threshold of their own (a message can show several; neutral is the absence of all)
+FLAGGED_LABELS = tuple(name for name in LABELS if name != Label.NEUTRAL.value)
 
 
 @dataclass(frozen=True)

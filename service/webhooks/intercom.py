@@ -30,7 +30,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ticketguard.models.labels import Label, severity
+from ticketguard.models.labels import Label, most_severe
 from ticketguard.service.errors import SignatureError
 from ticketguard.service.webhooks.base import (
     Correction,
@@ -161,5 +161,5 @@ class Intercom:
             return Ignored("no TicketGuard label tag was added")
         admins = [p.author.id for p in conversation.conversation_parts.conversation_parts
                   if p.author.type == "admin" and p.author.id]
-        return Correction(ticket_id=conversation.id, label=min(labels, key=severity), account=account,
+        return Correction(ticket_id=conversation.id, label=most_severe(labels), account=account,
                           agent=f"intercom:{admins[-1]}" if admins else None)

@@ -41,6 +41,11 @@ def test_no_language_in_symbols(detector: LanguageDetector) -> None:
     assert detector.detect("?? !!") is None
 
 
+def test_chinese_without_script_specific_characters_is_read_as_a_bare_zh_tag(detector: LanguageDetector) -> None:
+    detected = detector.detect("中文")
+    assert detected is not None and detected.lang == normalize_lang("zh", "中文") == "zh-Hans"
+
+
 def test_chinese_script_needs_script_specific_characters() -> None:
     assert chinese_script("我们") == "zh-Hans" and chinese_script("我們") == "zh-Hant"
     assert chinese_script("中文") == "zh"  # the same in both scripts
