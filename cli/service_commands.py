@@ -47,12 +47,12 @@ def serve(
     if workers == 1:
         uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False)
         return
-    # worker processes are spawned fresh and build their settings from the environment,
-    # so the resolved model path travels to them that way
-    os.environ["TICKETGUARD_MODEL_PATH"] = str(model_path)
-    os.environ["TICKETGUARD_PRECISION"] = settings.precision
-    uvicorn.run("ticketguard.service.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_config=None, access_log=False)
+    # worker processes are spawned fresh and build their settings from the environment, so the resolved
+    # model and precision travel to them that way, and they leave the schema upgraded above alone
+    workers_settings = settings.model_copy(update={"migrate_on_start": False})
+    os.environ.update(workers_settings.environment("model_path", "precision", "migrate_on_start"))
+    uvicorn.run("ticketguard.service.app:create_worker_app", factory=True, host=host, port=port, workers=workers,
+                timeout_worker_healthcheck=settings.worker_healthcheck_seconds, log_config=None, access_log=False)
 
 
 @feedback_app.command("export")

@@ -25,6 +25,7 @@ from ticketguard.models.langdetect import LanguageDetector
 from ticketguard.service.batching import MicroBatcher
 from ticketguard.service.db import make_engine, make_session_factory, upgrade_database
 from ticketguard.service.errors import install_error_handlers
+from ticketguard.service.log import configure_logging
 from ticketguard.service.metrics import Metrics
 from ticketguard.service.middleware import BodyGuardMiddleware, RequestContextMiddleware
 from ticketguard.service.openapi import install_openapi
@@ -133,3 +134,11 @@ def create_app(settings: Settings | None = None, *, classifier: Classifier | Non
     for module in (ops, classify, webhooks, messages, tickets):
         app.include_router(module.router)
     return app
+
+
+def create_worker_app() -> FastAPI:
+    """The app of one ``ticketguard serve --workers N`` process: it starts fresh, so it reads its settings
+    from the environment (where the command put what it resolved) and sets up logging as the command did."""
+    settings = get_settings()
+    configure_logging(log_format=settings.log_format, level=settings.log_level)
+    return create_app(settings)

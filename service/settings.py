@@ -163,6 +163,10 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="bind address of `ticketguard serve` (0.0.0.0 in Docker)")
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1, le=64, description="uvicorn worker processes")
+    worker_healthcheck_seconds: int = Field(
+        default=60, ge=1, le=3600, description="with several workers, how long one may leave uvicorn's health "
+        "check unanswered before it is restarted (importing torch and loading the model hold a worker for "
+        "seconds on small machines; uvicorn's own 5 s restarts them in a loop there)")
     log_format: Literal["json", "text"] = "json"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -270,6 +274,19 @@ class Settings(BaseSettings):
     @property
     def resolved_model_path(self) -> Path:
         return self.model_path or self.default_model_dir
+
+    def environment(self, *names: str) -> dict[str, str]:
+        """These settings as the environment variables that set them, for processes started fresh (which
+        build their settings from the environment).
+
+        Example:
+            >>> Settings(_env_file=None, migrate_on_start=False).environment("migrate_on_start")
+            {'TICKETGUARD_MIGRATE_ON_START': 'false'}
+        """
+        prefix = self.model_config.get("env_prefix", "")
+        values = self.model_dump(include=set(names), mode="json")
+        return {f"{prefix}{name.upper()}": json.dumps(value) if isinstance(value, bool) else str(value)
+                for name, value in values.items()}
 
 
 @lru_cache
