@@ -1,4 +1,5 @@
-"""``base``, ``build``, ``train``, ``soup``, ``evaluate`` and ``predict``: the model life cycle on the command line.
+"""``base``, ``build``, ``train``, ``soup``, ``calibrate``, ``evaluate``, ``predict`` and ``precision``: the model life
+cycle on the command line.
 
 Heavy libraries (torch, transformers, matplotlib) are imported inside the commands that need
 them, so ``ticketguard --help`` and the data commands start quickly.
@@ -16,6 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from ticketguard.cli.errors import err_console, fail
 from ticketguard.models.defaults import DEFAULT_BUILD_TIME, PRECISIONS
 from ticketguard.models.errors import ArtifactError, TicketGuardError
 from ticketguard.service.settings import get_settings
@@ -28,24 +30,21 @@ if TYPE_CHECKING:
     from ticketguard.training.pipeline import TrainReport
 
 console = Console()
-err_console = Console(stderr=True)
+
 _DEFAULT = TrainConfig.field_default
-#: ``--precision`` of the commands that classify (predict, serve); default: TICKETGUARD_PRECISION
+
+
 def _check_precision(value: str | None) -> str | None:
     if value is not None and value not in ("auto", *PRECISIONS):
         raise typer.BadParameter(f"{value!r} is not one of auto, {', '.join(PRECISIONS)}")
     return value
 
 
+#: ``--precision`` of the commands that classify (predict, serve); default: TICKETGUARD_PRECISION
 PRECISION_OPTION = typer.Option(
     callback=_check_precision,
     help="auto (default: TICKETGUARD_PRECISION or auto): the fastest mode that passed the model's quality guard; "
          "a named mode is used even if it failed it (logged)")
-
-
-def fail(message: str) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {message}")
-    return typer.Exit(code=2)
 
 
 def build_default_model() -> Path:

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
-from ticketguard.cli.model_commands import fail
+from ticketguard.cli.errors import fail
 from ticketguard.service.settings import get_settings
 
 console = Console(stderr=True)

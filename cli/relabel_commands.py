@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn, TimeRemainingColumn
 from rich.text import Text
 
+from ticketguard.cli.errors import fail
 from ticketguard.cli.model_commands import resolve_model
 from ticketguard.models.defaults import DEFAULT_BATCH_SIZE
 from ticketguard.models.errors import TicketGuardError
@@ -18,11 +19,6 @@ from ticketguard.relabel.summary import Summary
 from ticketguard.service.settings import get_settings
 
 console = Console(stderr=True)
-
-
-def fail(message: str) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {message}")
-    return typer.Exit(code=2)
 
 
 class RowsPerSecond(ProgressColumn):

@@ -11,7 +11,8 @@ import typer
 from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
-from ticketguard.cli.model_commands import PRECISION_OPTION, fail, resolve_model
+from ticketguard.cli.errors import fail
+from ticketguard.cli.model_commands import PRECISION_OPTION, resolve_model
 from ticketguard.models.errors import TicketGuardError
 from ticketguard.service.settings import get_settings
 

@@ -65,15 +65,15 @@ def _pages(engine: Engine, model_version: str, chunk_rows: int) -> Iterator[list
         yield page
 
 
-def relabel_database(engine: Engine, classifier: LocalEngine, *, chunk_rows: int = 1024,
+def relabel_database(engine: Engine, labeller: LocalEngine, *, chunk_rows: int = 1024,
                      progress: Callable[[int], None] | None = None,
                      rejects: Callable[[list[dict[str, Any]]], None] | None = None,
                      detector: LanguageDetector | None = None) -> Summary:
-    """Re-label every message not yet labelled by ``classifier``'s model.
+    """Re-label every message not yet labelled by ``labeller``'s model.
 
     Args:
         engine: SQLAlchemy engine on the service database (schema at head, ``label_history`` included).
-        classifier: the local engine (one or several worker processes).
+        labeller: the local engine (one or several worker processes).
         chunk_rows: messages per page and per transaction.
         progress: called with the number of messages handled after each committed chunk.
         rejects: called with the ``{"row", "id", "reason"}`` entries of each chunk.
@@ -83,7 +83,7 @@ def relabel_database(engine: Engine, classifier: LocalEngine, *, chunk_rows: int
     Returns:
         The run's summary (new labels, languages, old x new shift).
     """
-    version = classifier.model_version
+    version = labeller.model_version
     summary = Summary(model_version=version)
     detector = detector or LanguageDetector()
     table = Message.__table__
@@ -93,7 +93,7 @@ def relabel_database(engine: Engine, classifier: LocalEngine, *, chunk_rows: int
                  .values(label=bindparam("_label"), scores=bindparam("_scores"), flags=bindparam("_flags"),
                          model_version=bindparam("_version"), lang=func.coalesce(table.c.lang, bindparam("_lang")),
                          lang_confidence=func.coalesce(table.c.lang_confidence, bindparam("_lang_confidence"))))
-    for page, results in classifier.classify(items):
+    for page, results in labeller.classify(items):
         now = datetime.now(UTC)
         updates, history, bad = [], [], []
         for row, p in zip(page, results, strict=True):

@@ -39,7 +39,7 @@ logger = logging.getLogger(__name__)
 _SCHEMA = pa.schema([("chunk", pa.binary())])
 
 
-def _block(records: list[Record], source: Source) -> pa.Table:
+def _block(records: list[Record]) -> pa.Table:
     """One chunk as a one-row Arrow block; records travel pickled so any column types survive."""
     return pa.Table.from_pydict({"chunk": [pickle.dumps(records, protocol=pickle.HIGHEST_PROTOCOL)]},
                                 schema=_SCHEMA)
@@ -47,12 +47,12 @@ def _block(records: list[Record], source: Source) -> pa.Table:
 
 def _read_stream(source: Source, start: Position) -> Iterator[pa.Table]:
     for chunk in source.chunks(start):
-        yield _block(chunk, source)
+        yield _block(chunk)
 
 
 def _read_row_group(source: Source, plan: tuple[int, int, int]) -> Iterator[pa.Table]:
     for chunk in source.row_group_chunks(plan):
-        yield _block(chunk, source)
+        yield _block(chunk)
 
 
 def _plans(source: Source, start: Position) -> list[tuple[int, int, int]] | None:
@@ -107,7 +107,8 @@ class RayEngine:
 
     Args:
         model_path: artifact directory (same path on every node).
-        workers: actors (``None``: one per core of this machine, as the local engine).
+        workers: actors (``None``: :func:`~ticketguard.relabel.engine_local.default_workers` of the cores, as the
+            local engine).
         batch_size: messages per forward pass.
         address: Ray cluster address; ``None`` starts a private local Ray (never joins another
             process's local cluster, which may run other code).

@@ -123,7 +123,7 @@ class NotReadyError(ServiceError):
     code = "not_ready"
 
 
-def error_body(status_code: int, code: str, message: str, details: list[dict[str, Any]] | None = None) -> dict:
+def error_body(code: str, message: str, details: list[dict[str, Any]] | None = None) -> dict:
     error: dict[str, Any] = {"code": code, "message": message, "request_id": current_request_id()}
     if details:
         error["details"] = details
@@ -132,7 +132,7 @@ def error_body(status_code: int, code: str, message: str, details: list[dict[str
 
 def error_response(status_code: int, code: str, message: str, *, headers: dict[str, str] | None = None,
                    details: list[dict[str, Any]] | None = None) -> JSONResponse:
-    return JSONResponse(error_body(status_code, code, message, details), status_code=status_code, headers=headers)
+    return JSONResponse(error_body(code, message, details), status_code=status_code, headers=headers)
 
 
 _LOC_NOISE = frozenset({"body", "single", "batch"})

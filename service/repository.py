@@ -43,35 +43,23 @@ def find_message(*, session: Session, source: str, external_id: str) -> Message 
     ).one_or_none()
 
 
-def save_message(*, session: Session, source: str, external_id: str, text: str, lang: str | None,
-                 prediction: Prediction, model_version: str, store_text: bool = True,
-                 explanation: Explanation | None = None, account: str = "", ticket_id: str | None = None,
-                 lang_confidence: float | None = None) -> StoredMessage:
-    """Insert a classified message once and commit; a duplicate delivery gets the stored row back.
+def insert_message(*, session: Session, source: str, external_id: str, text: str, lang: str | None,
+                   prediction: Prediction, model_version: str, store_text: bool = True,
+                   explanation: Explanation | None = None, account: str = "", ticket_id: str | None = None,
+                   lang_confidence: float | None = None) -> StoredMessage:
+    """Insert a classified message once, in the caller's transaction (the caller commits); a duplicate
+    delivery gets the stored row back.
 
     Concurrent deliveries of the same ``(source, external_id)`` race on the unique constraint:
     ``INSERT ... ON CONFLICT DO NOTHING`` lets exactly one win, and every caller then reads that
     committed row, so all of them answer with the same result.
 
     Example:
-        >>> stored = save_message(session=s, source="zendesk", external_id="t1:c1", text="hi", lang="en",
-        ...                       prediction=pred, model_version="v1")
+        >>> stored = insert_message(session=s, source="zendesk", external_id="t1:c1", text="hi", lang="en",
+        ...                         prediction=pred, model_version="v1")
         >>> stored.created, stored.message.label
         (True, 'neutral')
     """
-    stored = insert_message(session=session, source=source, external_id=external_id, text=text, lang=lang,
-                            prediction=prediction, model_version=model_version, store_text=store_text,
-                            explanation=explanation, account=account, ticket_id=ticket_id,
-                            lang_confidence=lang_confidence)
-    session.commit()
-    return stored
-
-
-def insert_message(*, session: Session, source: str, external_id: str, text: str, lang: str | None,
-                   prediction: Prediction, model_version: str, store_text: bool = True,
-                   explanation: Explanation | None = None, account: str = "", ticket_id: str | None = None,
-                   lang_confidence: float | None = None) -> StoredMessage:
-    """:func:`save_message` inside the caller's transaction (the caller commits)."""
     values = {
         "source": source, "external_id": external_id, "text": text if store_text else None,
         "text_chars": len(text), "lang": lang, "label": prediction.label, "scores": dict(prediction.scores),

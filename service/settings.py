@@ -217,6 +217,8 @@ class Settings(BaseSettings):
     inbox_batch: int = Field(default=64, ge=1, le=1024, description="inbox rows classified per worker step")
     inbox_poll_seconds: float = Field(default=1.0, gt=0, le=60,
                                       description="how often the worker looks for rows other replicas stored")
+    outbox_poll_seconds: float = Field(default=1.0, gt=0, le=60, description="how often the outbox worker looks for "
+                                       "write-backs that fell due or that other replicas queued")
     inbox_max_pending: int = Field(default=100_000, ge=1, description="unclassified rows beyond which deliveries "
                                                                       "are refused (503, or 429 for Intercom)")
     webhook_max_wait_seconds: float = Field(default=10.0, ge=0, le=30, description="ceiling of the generic ?wait=")

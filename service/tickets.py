@@ -20,6 +20,24 @@ from ticketguard.service.errors import AmbiguousTicketError, NotFoundError
 from ticketguard.service.orm import Message, OutboxItem, Ticket, utcnow
 
 
+def label_score(message: Message) -> float:
+    """The calibrated probability of ``message``'s own label."""
+    return float(message.scores.get(message.label, 0.0))
+
+
+def takes_over(label: str, score: float, *, current: str, current_score: float) -> bool:
+    """Whether a message labelled ``label`` (with ``score``) becomes its ticket's label: it is more severe than
+    the ticket's ``current`` label, or the same label held with more confidence.
+
+    Example:
+        >>> takes_over("abuse", 0.6, current="complaint", current_score=0.99)
+        True
+        >>> takes_over("complaint", 0.7, current="complaint", current_score=0.9)
+        False
+    """
+    return severity(label) < severity(current) or (label == current and score > current_score)
+
+
 def apply_message(*, session: Session, provider: str, account: str, ticket_id: str, message: Message,
                   write_labels: Collection[str] | None) -> OutboxItem | None:
     """Fold ``message`` into its ticket (caller's transaction); the queued write-back, if any.
@@ -28,7 +46,7 @@ def apply_message(*, session: Session, provider: str, account: str, ticket_id: s
         write_labels: the labels the provider's write-back writes; ``None`` when it has none configured.
     """
     now = utcnow()
-    score = float(message.scores.get(message.label, 0.0))
+    score = label_score(message)
     values = {"provider": provider, "account": account, "ticket_id": ticket_id, "label": message.label,
               "band": confidence_band(score), "score": score, "message_id": message.id, "created_at": now,
               "updated_at": now}
@@ -40,12 +58,10 @@ def apply_message(*, session: Session, provider: str, account: str, ticket_id: s
     if dialect == "postgresql":  # two replicas may fold messages of one ticket at once
         query = query.with_for_update()
     ticket = session.scalars(query.execution_options(populate_existing=True)).one()
-    if not created:
-        more_severe = severity(message.label) < severity(ticket.label)
-        if more_severe or (message.label == ticket.label and score > ticket.score):
-            ticket.label, ticket.score, ticket.message_id = message.label, score, message.id
-            ticket.band = confidence_band(score)
-            ticket.updated_at = now
+    if not created and takes_over(message.label, score, current=ticket.label, current_score=ticket.score):
+        ticket.label, ticket.score, ticket.message_id = message.label, score, message.id
+        ticket.band = confidence_band(score)
+        ticket.updated_at = now
     if write_labels is None or ticket.label not in write_labels:
         return None
     if (ticket.label, ticket.band) == (ticket.written_label, ticket.written_band):
@@ -100,9 +116,8 @@ def label_history(messages: list[Message]) -> list[LabelChange]:
     label: str | None = None
     score = 0.0
     for message in messages:
-        message_score = float(message.scores.get(message.label, 0.0))
-        if label is None or severity(message.label) < severity(label) or (
-                message.label == label and message_score > score):
+        message_score = label_score(message)
+        if label is None or takes_over(message.label, message_score, current=label, current_score=score):
             band = confidence_band(message_score)
             if not changes or (changes[-1].label, changes[-1].band) != (message.label, band):
                 changes.append(LabelChange(message.label, band, message.id, message.received_at))

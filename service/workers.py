@@ -246,7 +246,7 @@ class OutboxWorker(_Loop):
 
     def __init__(self, *, session_factory: sessionmaker[Session], settings: Settings,
                  client: httpx.AsyncClient | None = None) -> None:
-        super().__init__(settings.inbox_poll_seconds)
+        super().__init__(settings.outbox_poll_seconds)
         self.session_factory = session_factory
         self.settings = settings
         self.client = client or httpx.AsyncClient(timeout=settings.outbox_timeout_seconds)

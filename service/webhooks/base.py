@@ -14,7 +14,7 @@ from html import unescape
 from html.parser import HTMLParser
 from typing import Any, Protocol, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ticketguard.service.errors import MalformedJSONError, PayloadError, SignatureError
 
@@ -147,6 +147,13 @@ def load_json(body: bytes) -> Any:
         return json.loads(body)
     except ValueError as err:  # JSONDecodeError, UnicodeDecodeError, and integers over Python's digit limit
         raise MalformedJSONError(f"{MalformedJSONError.MESSAGE}; webhooks must send application/json") from err
+
+
+class PayloadPart(BaseModel):
+    """A part of a helpdesk's payload: fields we do not read are ignored (helpdesks add fields), and ids
+    that arrive as numbers read as strings."""
+
+    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
 
 
 M = TypeVar("M", bound=BaseModel)

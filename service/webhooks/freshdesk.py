@@ -36,7 +36,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from ticketguard.service.errors import PayloadError, SignatureError
 from ticketguard.service.webhooks.base import (
@@ -44,6 +44,7 @@ from ticketguard.service.webhooks.base import (
     Delivery,
     Ignored,
     Parsed,
+    PayloadPart,
     WebhookEvent,
     html_to_text,
     model,
@@ -56,9 +57,7 @@ from ticketguard.service.writeback.base import label_of_value
 CUSTOMERS = frozenset({"requester", "customer", "contact"})
 
 
-class _Ticket(BaseModel):
-    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
-
+class _Ticket(PayloadPart):
     ticket_id: str
     ticket_subject: str | None = None
     ticket_description: str | None = None

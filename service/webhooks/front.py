@@ -24,7 +24,7 @@ import base64
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from ticketguard.service.errors import SignatureError
 from ticketguard.service.webhooks.base import (
@@ -32,6 +32,7 @@ from ticketguard.service.webhooks.base import (
     Delivery,
     Ignored,
     Parsed,
+    PayloadPart,
     WebhookEvent,
     check_fresh,
     hmac_digest,
@@ -48,31 +49,31 @@ CHALLENGE = "X-Front-Challenge"
 INBOUND = frozenset({"inbound", "inbound_received"})
 
 
-class _Loose(BaseModel):
-    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True, populate_by_name=True)
+class _FrontPart(PayloadPart):
+    model_config = ConfigDict(populate_by_name=True)
 
 
-class _Message(_Loose):
+class _Message(_FrontPart):
     id: str
     is_inbound: bool = True
     text: str | None = None
     body: str | None = None
 
 
-class _Meta(_Loose):
+class _Meta(_FrontPart):
     type: str
 
 
-class _Target(_Loose):
+class _Target(_FrontPart):
     meta: _Meta = Field(alias="_meta")
     data: dict[str, Any]
 
 
-class _Conversation(_Loose):
+class _Conversation(_FrontPart):
     id: str
 
 
-class _Event(_Loose):
+class _Event(_FrontPart):
     type: str
     conversation: _Conversation | None = None
     target: _Target | None = None

@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from ticketguard.models.labels import Label, most_severe
 from ticketguard.service.errors import SignatureError
@@ -37,6 +37,7 @@ from ticketguard.service.webhooks.base import (
     Delivery,
     Ignored,
     Parsed,
+    PayloadPart,
     WebhookEvent,
     hmac_digest,
     html_to_text,
@@ -52,16 +53,12 @@ TOPICS = ("conversation.user.created", "conversation.user.replied")
 TAGGED = "conversation_part.tag.created"
 
 
-class _Loose(BaseModel):
-    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
-
-
-class _Author(_Loose):
+class _Author(PayloadPart):
     type: str = ""
     id: str | None = None
 
 
-class _Part(_Loose):
+class _Part(PayloadPart):
     id: str
     part_type: str = "comment"
     body: str | None = None
@@ -69,26 +66,26 @@ class _Part(_Loose):
     created_at: float | None = None
 
 
-class _Parts(_Loose):
+class _Parts(PayloadPart):
     conversation_parts: list[_Part] = Field(default_factory=list)
 
 
-class _Source(_Loose):
+class _Source(PayloadPart):
     id: str
     body: str | None = None
     author: _Author = _Author()
 
 
-class _Tag(_Loose):
+class _Tag(PayloadPart):
     id: str = ""
     name: str = ""
 
 
-class _Tags(_Loose):
+class _Tags(PayloadPart):
     tags: list[_Tag] = Field(default_factory=list)
 
 
-class _Conversation(_Loose):
+class _Conversation(PayloadPart):
     id: str
     created_at: float | None = None
     source: _Source | None = None
@@ -96,11 +93,11 @@ class _Conversation(_Loose):
     tags_added: _Tags = _Tags()
 
 
-class _Data(_Loose):
+class _Data(PayloadPart):
     item: _Conversation
 
 
-class _Notification(_Loose):
+class _Notification(PayloadPart):
     topic: str
     app_id: str = ""
     created_at: float | None = None

@@ -33,14 +33,13 @@ import base64
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
 from ticketguard.service.errors import PayloadError, SignatureError
 from ticketguard.service.webhooks.base import (
     Correction,
     Delivery,
     Ignored,
     Parsed,
+    PayloadPart,
     WebhookEvent,
     check_fresh,
     hmac_digest,
@@ -59,43 +58,39 @@ COMMENT_ADDED = "zen:event-type:ticket.comment_added"
 FIELD_CHANGED = "zen:event-type:ticket.custom_field_changed"
 
 
-class _Loose(BaseModel):
-    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
-
-
-class _Author(_Loose):
+class _Author(PayloadPart):
     id: str | None = None
     is_staff: bool = False
 
 
-class _Comment(_Loose):
+class _Comment(PayloadPart):
     id: str
     body: str
     is_public: bool = True
     author: _Author = _Author()
 
 
-class _CommentEvent(_Loose):
+class _CommentEvent(PayloadPart):
     comment: _Comment
 
 
-class _Field(_Loose):
+class _Field(PayloadPart):
     id: str
 
 
-class _FieldChange(_Loose):
+class _FieldChange(PayloadPart):
     custom_field: _Field
     current: Any = None
 
 
-class _Ticket(_Loose):
+class _Ticket(PayloadPart):
     id: str
     actor_id: str | None = None
     subject: str | None = None
     description: str | None = None
 
 
-class _Envelope(_Loose):
+class _Envelope(PayloadPart):
     type: str
     account_id: str = ""
     detail: _Ticket | None = None

@@ -34,8 +34,10 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 def save(session: Session, external_id: str, *, label: str = "complaint", lang: str | None = "en",
          source: str = "generic", text: str = "where is my parcel") -> repository.StoredMessage:
-    return repository.save_message(session=session, source=source, external_id=external_id, text=text, lang=lang,
-                                   prediction=prediction(label), model_version="v-test")
+    stored = repository.insert_message(session=session, source=source, external_id=external_id, text=text,
+                                       lang=lang, prediction=prediction(label), model_version="v-test")
+    session.commit()
+    return stored
 
 
 def test_migrations_create_the_orm_schema(engine: Engine) -> None:

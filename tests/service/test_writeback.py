@@ -32,7 +32,7 @@ INTERCOM_TOKEN = "intercom-access-token-0123456789"
 FRESHDESK_KEY = "freshdesk-api-key-0123456789"
 FRONT_TOKEN = "front-api-token-0123456789abc"
 FAST_RETRIES = {"outbox_backoff_seconds": 0.05, "outbox_backoff_max_seconds": 0.2, "outbox_timeout_seconds": 0.5,
-                "inbox_poll_seconds": 0.05}
+                "inbox_poll_seconds": 0.05, "outbox_poll_seconds": 0.05}
 
 
 def zendesk_config(fake: FakeHelpdesk, **extra: Any) -> dict[str, Any]:
