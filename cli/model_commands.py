@@ -330,6 +330,7 @@ def precision_command(
     """Measure every precision mode against fp32 on the dev split and write the artifact's guard
     (precision.json): artifacts built before the guard get it without retraining."""
     from ticketguard.models.defaults import GUARD_MAX_MACRO_F1_LOSS, GUARD_MIN_AGREEMENT
+    from ticketguard.models.precision import guard_verdict
     from ticketguard.training.precision_guard import guard_artifact
 
     settings = get_settings()
@@ -343,9 +344,8 @@ def precision_command(
                         f"{report.hardware.threads} threads (bar: >= {GUARD_MIN_AGREEMENT:.0%} agreement, "
                         f"<= {100 * GUARD_MAX_MACRO_F1_LOSS:.1f} point macro-F1 loss)")
     for mode, check in report.modes.items():
-        failure = report.failure(mode)
         table.add_row(mode, f"{check.agreement:.1%}", f"{check.macro_f1:.4f}", f"{check.msgs_per_s:.1f}",
-                      "reference" if mode == "fp32" else "passed" if failure is None else f"failed: {failure}")
+                      guard_verdict(report, mode))
     console.print(table)
 
 

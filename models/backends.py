@@ -21,7 +21,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreT
 from ticketguard.models.artifact import POOLINGS
 from ticketguard.models.errors import ArtifactError
 from ticketguard.models.heads import MeanPoolingClassifier
-from ticketguard.models.precision import autocast_for, quantize_int8
+from ticketguard.models.precision import autocast_for, device_modes, quantize_int8
 
 TFIDF_FILE = "tfidf.joblib"
 
@@ -102,9 +102,10 @@ class TransformerBackend:
             model = load_transformer(directory, pooling=pooling, num_labels=num_labels)
         except (OSError, ValueError) as err:
             raise ArtifactError(f"cannot load transformer weights from {directory}: {err}") from err
+        if precision not in device_modes(device):
+            raise ArtifactError(f"precision {precision!r} does not run on {device} "
+                                f"(what does: {', '.join(device_modes(device))})")
         if precision == "int8":
-            if torch.device(device).type != "cpu":
-                raise ArtifactError("int8 quantisation is for CPU inference only")
             model = quantize_int8(model)
         return cls(model, tokenizer, max_length=max_length, device=device, precision=precision)
 

@@ -57,14 +57,18 @@ class PrecisionChoice:
         return f"{self.mode} ({how}; guard {self.guard})"
 
 
+def device_modes(device: str) -> tuple[str, ...]:
+    """The modes that run on ``device`` at all: int8 (torch's dynamic quantisation) is CPU only."""
+    return tuple(m for m in PRECISIONS if m != "int8" or torch.device(device).type == "cpu")
+
+
 def available_modes(device: str, *, bf16_native: bool) -> tuple[str, ...]:
-    """The modes worth running on ``device``: int8 is CPU only; bf16 only where it is native."""
-    kind = torch.device(device).type
-    return tuple(m for m in PRECISIONS
-                 if m == "fp32" or (m == "bf16" and bf16_native) or (m == "int8" and kind == "cpu"))
+    """The modes worth running on ``device``: those of :func:`device_modes`, bf16 only where it is native."""
+    return tuple(m for m in device_modes(device) if m != "bf16" or bf16_native)
 
 
-def _guard(report: PrecisionReport | None, mode: str) -> str:
+def guard_verdict(report: PrecisionReport | None, mode: str) -> str:
+    """What the guard says of ``mode``: ``reference`` (fp32), ``passed``, ``failed: <why>`` or ``not measured``."""
     if mode == "fp32":
         return "reference"
     if report is None or mode not in report.modes:
@@ -88,17 +92,18 @@ def choose_precision(requested: str, report: PrecisionReport | None, *, device: 
     if requested != "auto":
         if requested not in PRECISIONS:
             raise ArtifactError(f"unknown precision {requested!r}, expected auto or one of {PRECISIONS}")
-        if requested == "int8" and kind != "cpu":
-            raise ArtifactError("int8 runs on the CPU only; use bf16 or fp32 on a GPU")
-        return PrecisionChoice(requested, forced=True, guard=_guard(report, requested))
+        if requested not in device_modes(device):
+            raise ArtifactError(f"{requested} does not run on {kind} (what does: {', '.join(device_modes(device))}); "
+                                "int8 runs on the CPU only")
+        return PrecisionChoice(requested, forced=True, guard=guard_verdict(report, requested))
     candidates = [m for m in available_modes(device, bf16_native=bf16_native)
-                  if _guard(report, m) in ("passed", "reference")]
+                  if guard_verdict(report, m) in ("passed", "reference")]
     if report is not None and (report.hardware.device, report.hardware.bf16_native) == (kind, bf16_native):
         speeds = {m: check.msgs_per_s for m, check in report.modes.items()}
         best = max(candidates, key=lambda m: speeds.get(m, 0.0))
     else:
         best = next(m for m in _STATIC_ORDER.get(kind, ("fp32",)) if m in candidates)
-    return PrecisionChoice(best, forced=False, guard=_guard(report, best))
+    return PrecisionChoice(best, forced=False, guard=guard_verdict(report, best))
 
 
 def quantize_int8(model: torch.nn.Module) -> torch.nn.Module:

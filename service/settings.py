@@ -155,6 +155,7 @@ class Settings(BaseSettings):
                         description="torch device: auto (CUDA when present), cpu, cuda, cuda:N")
     batch_size: int | None = Field(default=None, ge=1, le=4096,
                                    description="maximum messages per forward pass (default: 64 on a CPU, 256 on a GPU)")
+    #: "auto" and models.defaults.PRECISIONS (a Literal for the error message and the schema; a test keeps them equal)
     precision: Literal["auto", "fp32", "bf16", "int8"] = Field(
         default="auto", description="auto: the fastest mode here that passed the model's quality guard; a named "
                                     "mode is used even if it failed the guard (logged, and shown in /readyz)")

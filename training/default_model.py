@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
 
-from ticketguard.models.artifact import MANIFEST, METRICS_FILE
+from ticketguard.models.artifact import MANIFEST
 from ticketguard.models.defaults import DEFAULT_BUILD_TIME
+from ticketguard.models.errors import ArtifactError
 from ticketguard.training.config import TrainConfig
 from ticketguard.training.corpus import corpus_hash, load_corpus
 from ticketguard.training.pipeline import train
+from ticketguard.training.training_report import read_training_report, trained_config, trained_corpus_sha256
 
 logger = logging.getLogger(__name__)
 
@@ -31,11 +32,11 @@ def is_current(model_dir: Path, corpus_sha256: str, config: TrainConfig) -> bool
     (:meth:`TrainConfig.from_report`).
     """
     try:
-        report = json.loads((model_dir / METRICS_FILE).read_text(encoding="utf-8"))
-        trained = TrainConfig.from_report(report["config"])
-        return bool((model_dir / MANIFEST).is_file() and report["data"]["sha256"] == corpus_sha256
+        report = read_training_report(model_dir)
+        trained = trained_config(report)
+        return bool((model_dir / MANIFEST).is_file() and trained_corpus_sha256(report) == corpus_sha256
                     and _recipe(trained.to_dict()) == _recipe(config.to_dict()))
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    except ArtifactError:
         return False
 
 

@@ -11,7 +11,6 @@ never removes the previous one.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import platform
@@ -49,6 +48,7 @@ from ticketguard.training.model_card import render_model_card
 from ticketguard.training.precision_guard import measure_precision
 from ticketguard.training.soup import average_state_dicts
 from ticketguard.training.splits import split_dev
+from ticketguard.training.training_report import read_training_report, trained_config
 
 logger = logging.getLogger(__name__)
 #: labels that get a flag threshold of their own (a message can show several; neutral is the absence of all)
@@ -277,11 +277,11 @@ def _read_report(model_dir: Path) -> tuple[dict[str, Any], TrainConfig, FitInfo 
     Raises:
         ArtifactError: no readable ``metrics.json`` with a training config.
     """
+    previous = read_training_report(model_dir)
     try:
-        previous = json.loads((model_dir / METRICS_FILE).read_text(encoding="utf-8"))
-        config = TrainConfig.from_report(previous["config"])
+        config = trained_config(previous)
         fit_info = FitInfo(**previous["fit"]) if previous.get("fit") else None
-    except (OSError, ValueError, KeyError, TypeError) as err:
+    except (ArtifactError, TypeError) as err:
         raise ArtifactError(f"{model_dir}: cannot read its training report ({err})") from err
     return previous, config, fit_info
 

@@ -8,7 +8,6 @@ runs it on an existing one. The result is the artifact's ``precision.json``
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Iterator, Sequence
@@ -20,7 +19,6 @@ import torch
 from sklearn.metrics import f1_score
 
 from ticketguard.models.artifact import (
-    METRICS_FILE,
     Hardware,
     ModeCheck,
     PrecisionReport,
@@ -28,11 +26,12 @@ from ticketguard.models.artifact import (
     write_precision,
 )
 from ticketguard.models.classifier import Classifier, predictions_only
-from ticketguard.models.defaults import PRECISIONS
 from ticketguard.models.errors import ArtifactError, DataError
 from ticketguard.models.hardware import bf16_is_fast, pick_device
+from ticketguard.models.precision import device_modes
 from ticketguard.training.corpus import corpus_hash, load_corpus
 from ticketguard.training.evaluate import Labelled
+from ticketguard.training.training_report import read_training_report, trained_corpus_sha256
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +68,7 @@ def measure_precision(model_dir: Path, rows: Sequence[Labelled], *, device: str 
     kind = torch.device(device).type
     texts = [r.text for r in rows]
     gold = [r.label for r in rows]
-    modes = [m for m in PRECISIONS if not (m == "int8" and kind != "cpu")]
+    modes = device_modes(device)
     checks: dict[str, ModeCheck] = {}
     reference: list[str] = []
     for mode in modes:
@@ -105,10 +104,7 @@ def guard_artifact(model_dir: Path, corpus: Path, *, device: str = "auto", threa
         DataError: ``corpus`` is not the corpus the model was trained on, or has no dev rows.
     """
     rows = load_corpus(corpus)
-    try:
-        trained_on = json.loads((model_dir / METRICS_FILE).read_text(encoding="utf-8"))["data"]["sha256"]
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        raise ArtifactError(f"{model_dir}: cannot read which corpus it was trained on ({err})") from err
+    trained_on = trained_corpus_sha256(read_training_report(model_dir))
     if corpus_hash(rows) != trained_on:
         raise DataError(f"{corpus} is not the corpus {model_dir} was trained on (its hash differs); "
                         "its dev split may hold the model's training rows")

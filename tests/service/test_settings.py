@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import get_args
 
 import pytest
 from pydantic import ValidationError
 
+from ticketguard.models.defaults import PRECISIONS
 from ticketguard.service.settings import Settings
 from ticketguard.service.webhooks import get_provider
 
@@ -67,3 +69,19 @@ def test_webhook_explanations_are_off_unless_asked_for(monkeypatch: pytest.Monke
     assert build().explain_webhooks is False
     monkeypatch.setenv("TICKETGUARD_EXPLAIN_WEBHOOKS", "true")
     assert build().explain_webhooks is True
+
+
+def test_the_precision_setting_offers_auto_and_every_precision_mode() -> None:
+    assert get_args(Settings.model_fields["precision"].annotation) == ("auto", *PRECISIONS)
+
+
+def test_settings_travel_to_fresh_processes_as_their_environment_variables(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = Settings(_env_file=None, model_path=tmp_path / "m", precision="int8", migrate_on_start=False)
+    environment = settings.environment("model_path", "precision", "migrate_on_start")
+    assert environment == {"TICKETGUARD_MODEL_PATH": str(tmp_path / "m"), "TICKETGUARD_PRECISION": "int8",
+                           "TICKETGUARD_MIGRATE_ON_START": "false"}
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    read_back = Settings(_env_file=None)
+    assert (read_back.model_path, read_back.precision, read_back.migrate_on_start) == (tmp_path / "m", "int8", False)

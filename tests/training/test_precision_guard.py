@@ -60,7 +60,7 @@ def test_every_mode_is_measured_against_fp32(model: Path, corpus: Path, caplog: 
 
 def test_precision_command_writes_the_guard_of_an_existing_artifact(model: Path, corpus: Path):
     refused = runner.invoke(app, ["precision", "--model", str(model), "--data", str(corpus)])
-    assert refused.exit_code == 2 and "cannot read which corpus it was trained on" in refused.output
+    assert refused.exit_code == 2 and "cannot read its training report" in refused.output
     (model / METRICS_FILE).write_text(json.dumps({"data": {"sha256": "0" * 64}}))
     refused = runner.invoke(app, ["precision", "--model", str(model), "--data", str(corpus)])
     assert refused.exit_code == 2 and "is not the corpus" in refused.output
