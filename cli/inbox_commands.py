@@ -7,14 +7,11 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from sqlalchemy.exc import SQLAlchemyError
 
-from ticketguard.cli.errors import fail
-from ticketguard.service.settings import get_settings
+from ticketguard.cli.database import DatabaseOption, database_session
 
 console = Console(stderr=True)
 app = typer.Typer(help="Webhook messages waiting for, or set aside from, classification.", no_args_is_help=True)
-DatabaseOption = Annotated[str | None, typer.Option(help="default: TICKETGUARD_DATABASE_URL")]
 
 
 @app.command("list")
@@ -24,25 +21,16 @@ def list_inbox(
     database_url: DatabaseOption = None,
 ) -> None:
     """Print the newest inbox rows as JSON lines (stdout): id, provider, message key, status, error (never the text)."""
-    from sqlalchemy.orm import Session
-
     from ticketguard.service import inbox
-    from ticketguard.service.db import make_engine
 
     if status is not None and status not in inbox.STATUSES:
         raise typer.BadParameter(f"{status!r}: the statuses are {', '.join(inbox.STATUSES)}", param_hint="--status")
-    engine = make_engine(database_url or get_settings().database_url)
-    try:
-        with Session(engine) as session:
-            for item in inbox.list_items(session=session, status=status, limit=limit):
-                typer.echo(json.dumps({
-                    "id": item.id, "provider": item.provider, "account": item.account, "ticket_id": item.ticket_id,
-                    "external_id": item.external_id, "status": item.status, "error": item.error,
-                    "received_at": item.received_at.isoformat(), "message_id": item.message_id}))
-    except SQLAlchemyError as err:
-        raise fail(f"cannot read the inbox of {engine.url.render_as_string()}: {type(err).__name__}") from err
-    finally:
-        engine.dispose()
+    with database_session(database_url, doing="read the inbox of") as session:
+        for item in inbox.list_items(session=session, status=status, limit=limit):
+            typer.echo(json.dumps({
+                "id": item.id, "provider": item.provider, "account": item.account, "ticket_id": item.ticket_id,
+                "external_id": item.external_id, "status": item.status, "error": item.error,
+                "received_at": item.received_at.isoformat(), "message_id": item.message_id}))
 
 
 @app.command("retry")
@@ -51,19 +39,10 @@ def retry(
     database_url: DatabaseOption = None,
 ) -> None:
     """Put failed inbox rows back in the queue (after fixing what failed them); a running service classifies them."""
-    from sqlalchemy.orm import Session
-
     from ticketguard.service import inbox
-    from ticketguard.service.db import make_engine
 
-    engine = make_engine(database_url or get_settings().database_url)
-    try:
-        with Session(engine) as session:
-            count = inbox.requeue(session=session, ids=ids or None)
-    except SQLAlchemyError as err:
-        raise fail(f"cannot update the inbox of {engine.url.render_as_string()}: {type(err).__name__}") from err
-    finally:
-        engine.dispose()
+    with database_session(database_url, doing="update the inbox of") as session:
+        count = inbox.requeue(session=session, ids=ids or None)
     console.print(f"[green]queued[/] {count} inbox row(s) again")
 
 

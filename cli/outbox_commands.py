@@ -7,14 +7,11 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from sqlalchemy.exc import SQLAlchemyError
 
-from ticketguard.cli.errors import fail
-from ticketguard.service.settings import get_settings
+from ticketguard.cli.database import DatabaseOption, database_session
 
 console = Console(stderr=True)
 app = typer.Typer(help="Write-backs of ticket labels to the helpdesks.", no_args_is_help=True)
-DatabaseOption = Annotated[str | None, typer.Option(help="default: TICKETGUARD_DATABASE_URL")]
 
 
 @app.command("list")
@@ -26,31 +23,22 @@ def list_outbox(
 ) -> None:
     """Print the newest write-backs (or dead letters) as JSON lines (stdout): id, ticket, label, band, status,
     tries, last error."""
-    from sqlalchemy.orm import Session
-
     from ticketguard.service import outbox
-    from ticketguard.service.db import make_engine
 
-    engine = make_engine(database_url or get_settings().database_url)
-    try:
-        with Session(engine) as session:
-            if dead or status == outbox.DEAD:
-                for letter in outbox.list_dead(session=session, limit=limit):
-                    typer.echo(json.dumps({
-                        "id": letter.id, "provider": letter.provider, "account": letter.account,
-                        "ticket_id": letter.ticket_id, "label": letter.label, "band": letter.band,
-                        "status": outbox.DEAD, "attempts": letter.attempts, "died_at": letter.died_at.isoformat(),
-                        "last_error": letter.last_error}))
-                return
-            for item in outbox.list_items(session=session, status=status, limit=limit):
+    with database_session(database_url, doing="read the outbox of") as session:
+        if dead or status == outbox.DEAD:
+            for letter in outbox.list_dead(session=session, limit=limit):
                 typer.echo(json.dumps({
-                    "id": item.id, "provider": item.provider, "account": item.account, "ticket_id": item.ticket_id,
-                    "label": item.label, "band": item.band, "status": item.status, "attempts": item.attempts,
-                    "next_attempt_at": item.next_attempt_at.isoformat(), "last_error": item.last_error}))
-    except SQLAlchemyError as err:
-        raise fail(f"cannot read the outbox of {engine.url.render_as_string()}: {type(err).__name__}") from err
-    finally:
-        engine.dispose()
+                    "id": letter.id, "provider": letter.provider, "account": letter.account,
+                    "ticket_id": letter.ticket_id, "label": letter.label, "band": letter.band,
+                    "status": outbox.DEAD, "attempts": letter.attempts, "died_at": letter.died_at.isoformat(),
+                    "last_error": letter.last_error}))
+            return
+        for item in outbox.list_items(session=session, status=status, limit=limit):
+            typer.echo(json.dumps({
+                "id": item.id, "provider": item.provider, "account": item.account, "ticket_id": item.ticket_id,
+                "label": item.label, "band": item.band, "status": item.status, "attempts": item.attempts,
+                "next_attempt_at": item.next_attempt_at.isoformat(), "last_error": item.last_error}))
 
 
 @app.command("retry")
@@ -59,19 +47,10 @@ def retry(
     database_url: DatabaseOption = None,
 ) -> None:
     """Move dead letters back to the outbox with a fresh number of tries; a running service sends them."""
-    from sqlalchemy.orm import Session
-
     from ticketguard.service import outbox
-    from ticketguard.service.db import make_engine
 
-    engine = make_engine(database_url or get_settings().database_url)
-    try:
-        with Session(engine) as session:
-            count = outbox.requeue(session=session, ids=ids or None)
-    except SQLAlchemyError as err:
-        raise fail(f"cannot update the outbox of {engine.url.render_as_string()}: {type(err).__name__}") from err
-    finally:
-        engine.dispose()
+    with database_session(database_url, doing="update the outbox of") as session:
+        count = outbox.requeue(session=session, ids=ids or None)
     console.print(f"[green]queued[/] {count} write-back(s) again")
 
 

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
+from ticketguard.cli.database import DatabaseOption, database_session
 from ticketguard.cli.errors import fail
 from ticketguard.cli.model_commands import PRECISION_OPTION, resolve_model
 from ticketguard.models.errors import TicketGuardError
@@ -59,24 +60,15 @@ def serve(
 @feedback_app.command("export")
 def export(
     out: Annotated[Path, typer.Option("--out", "-o", help="JSONL file to write (corpus format)")],
-    database_url: Annotated[str | None, typer.Option(help="default: TICKETGUARD_DATABASE_URL")] = None,
+    database_url: DatabaseOption = None,
 ) -> None:
     """Write agent corrections as corpus-format JSONL (split=train, source=feedback:<agent>)."""
-    from sqlalchemy.orm import Session
-
-    from ticketguard.service.db import make_engine
     from ticketguard.service.export import ExportReport, correction_rows
     from ticketguard.training.corpus import CorpusRow
 
-    engine = make_engine(database_url or get_settings().database_url)
     report = ExportReport()
-    try:
-        with Session(engine) as session:
-            rows = [CorpusRow.model_validate(row) for row in correction_rows(session=session, report=report)]
-    except SQLAlchemyError as err:
-        raise fail(f"cannot read feedback from {engine.url.render_as_string()}: {type(err).__name__}") from err
-    finally:
-        engine.dispose()
+    with database_session(database_url, doing="read feedback from") as session:
+        rows = [CorpusRow.model_validate(row) for row in correction_rows(session=session, report=report)]
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("".join(json.dumps(row.model_dump(), ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
     console.print(f"[green]wrote[/] {report.written} correction(s) to {out}")

@@ -4,10 +4,7 @@ and a write-back queued before the crash is sent exactly once."""
 from __future__ import annotations
 
 import json
-import os
 import signal
-import socket
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -19,34 +16,13 @@ from sqlalchemy import func, select
 
 from tests.service.conftest import API_KEY, SECRETS
 from tests.service.fake_helpdesk import FakeHelpdesk
+from tests.service.server_process import START_TIMEOUT_S, free_port, server_process
 from tests.service.test_webhooks import zendesk_comment, zendesk_headers
 from tests.service.test_writeback import FAST_RETRIES, settle, zendesk_config
 from ticketguard.service.db import make_engine, make_session_factory
 from ticketguard.service.orm import InboxItem, Message
 
-ROOT = Path(__file__).resolve().parents[2]
-#: a bound on waiting, not a speed check: on a loaded 2-core machine importing torch alone can take minutes
-START_TIMEOUT_S = 900
 TICKETS = 6
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_ready(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        assert process.poll() is None, log.read_text(errors="replace")[-3000:]
-        try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"the server did not start within {START_TIMEOUT_S} s")
 
 
 def _counts(database_url: str) -> tuple[int, int]:
@@ -66,8 +42,8 @@ def test_kill_9_loses_nothing_acknowledged_and_writes_back_once(tmp_path: Path, 
                                                                helpdesk: FakeHelpdesk,
                                                                make_client: Callable[..., TestClient]) -> None:
     database_url = f"sqlite:///{tmp_path / 'ticketguard.db'}"
-    port = _free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TICKETGUARD_MODEL_PATH": str(tiny_artifact),
+    port = free_port()
+    env = {"TICKETGUARD_MODEL_PATH": str(tiny_artifact),
            "TICKETGUARD_CACHE_DIR": str(tmp_path / "cache"), "TICKETGUARD_DATABASE_URL": database_url,
            "TICKETGUARD_API_KEYS": API_KEY, "TICKETGUARD_ZENDESK_WEBHOOK_SECRET": SECRETS["zendesk_webhook_secret"],
            # one message per batch, and each batch waits a second for company: the crash finds rows unclassified
@@ -77,12 +53,7 @@ def test_kill_9_loses_nothing_acknowledged_and_writes_back_once(tmp_path: Path, 
            "TICKETGUARD_ZENDESK_WRITEBACK": json.dumps(zendesk_config(helpdesk))}
     command = [sys.executable, "-m", "uvicorn", "--factory", "ticketguard.service.app:create_app",
                "--port", str(port), "--log-level", "warning"]
-    log = tmp_path / "server.log"
-    with log.open("wb") as sink:
-        process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=sink, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_ready(base, process, log)
+    with server_process(command, env=env, cwd=tmp_path, port=port, stop=signal.SIGKILL) as base:
         for ticket in range(TICKETS):
             body = json.dumps(zendesk_comment(ticket=str(ticket), comment=f"c{ticket}")).encode()
             response = httpx.post(f"{base}/v1/webhooks/zendesk", content=body, timeout=300,
@@ -92,9 +63,6 @@ def test_kill_9_loses_nothing_acknowledged_and_writes_back_once(tmp_path: Path, 
         while _counts(database_url)[0] == 0:  # kill once a message is classified and the rest are not
             assert time.monotonic() < deadline, "nothing was classified"
             time.sleep(0.02)
-    finally:
-        process.send_signal(signal.SIGKILL)
-        process.wait()
     classified, pending = _counts(database_url)
     assert classified >= 1 and pending >= 1 and classified + pending == TICKETS
     assert helpdesk.requests == []
