@@ -1,10 +1,13 @@
 """Write-back of ticket labels to the helpdesks' REST APIs: one module per helpdesk.
 
-:func:`writer_for` is the one table of writers: the setting that configures each provider's
-write-back (a provider without one writes nothing).
+:data:`WRITERS` is the one table of writers; a provider's write-back is configured by the setting
+``<provider>_writeback`` (a provider without one writes nothing).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 from ticketguard.service.settings import Settings
 from ticketguard.service.writeback.base import HttpCall, Writer, WriteRequest
@@ -13,24 +16,26 @@ from ticketguard.service.writeback.front import FrontWriter
 from ticketguard.service.writeback.intercom import IntercomWriter
 from ticketguard.service.writeback.zendesk import ZendeskWriter
 
-__all__ = ["HttpCall", "WriteRequest", "Writer", "write_labels", "writer_for"]
+__all__ = ["WRITERS", "HttpCall", "WriteRequest", "Writer", "write_labels", "writer_for"]
+
+#: the writer of each helpdesk, built from its ``<provider>_writeback`` setting
+WRITERS: dict[str, Callable[[Any], Writer]] = {
+    "zendesk": ZendeskWriter, "intercom": IntercomWriter, "freshdesk": FreshdeskWriter, "front": FrontWriter,
+}
+
+
+def _config(provider: str, settings: Settings) -> Any:
+    """``provider``'s write-back setting (``None``: not configured, or a provider that cannot be written to)."""
+    return getattr(settings, f"{provider}_writeback") if provider in WRITERS else None
 
 
 def writer_for(provider: str, settings: Settings) -> Writer | None:
     """The configured writer of ``provider`` (``None``: no write-back for it)."""
-    if provider == "zendesk" and settings.zendesk_writeback is not None:
-        return ZendeskWriter(settings.zendesk_writeback)
-    if provider == "intercom" and settings.intercom_writeback is not None:
-        return IntercomWriter(settings.intercom_writeback)
-    if provider == "freshdesk" and settings.freshdesk_writeback is not None:
-        return FreshdeskWriter(settings.freshdesk_writeback)
-    if provider == "front" and settings.front_writeback is not None:
-        return FrontWriter(settings.front_writeback)
-    return None
+    config = _config(provider, settings)
+    return None if config is None else WRITERS[provider](config)
 
 
 def write_labels(provider: str, settings: Settings) -> frozenset[str] | None:
     """The ticket labels ``provider``'s write-back writes (``None``: it has none configured)."""
-    config = {"zendesk": settings.zendesk_writeback, "intercom": settings.intercom_writeback,
-              "freshdesk": settings.freshdesk_writeback, "front": settings.front_writeback}.get(provider)
+    config = _config(provider, settings)
     return None if config is None else frozenset(label.value for label in config.labels)

@@ -10,7 +10,8 @@ from pydantic import ValidationError
 
 from ticketguard.models.defaults import PRECISIONS
 from ticketguard.service.settings import Settings
-from ticketguard.service.webhooks import get_provider
+from ticketguard.service.webhooks import PROVIDERS, get_provider
+from ticketguard.service.writeback import WRITERS
 
 
 def build(**values) -> Settings:
@@ -85,3 +86,8 @@ def test_settings_travel_to_fresh_processes_as_their_environment_variables(tmp_p
         monkeypatch.setenv(name, value)
     read_back = Settings(_env_file=None)
     assert (read_back.model_path, read_back.precision, read_back.migrate_on_start) == (tmp_path / "m", "int8", False)
+
+
+def test_every_helpdesk_writer_has_its_write_back_setting() -> None:
+    assert {f"{provider}_writeback" for provider in WRITERS} <= set(Settings.model_fields)
+    assert set(WRITERS) <= set(PROVIDERS)  # a write-back needs the helpdesk's webhooks to know its tickets
