@@ -238,9 +238,13 @@ class Classifier:
         """Raw logits for one batch, columns in schema (``LABELS``) order."""
         return self.backend.forward(batch.encoded)[:, self._order]
 
+    def calibrated(self, logits: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities (schema order) of rows of raw logits."""
+        return apply_temperature(logits, self.calibration.temperature)
+
     def postprocess(self, logits: np.ndarray) -> list[Prediction]:
         """Calibrated probabilities, primary label, flags and review mark for each row of logits."""
-        probs = apply_temperature(logits, self.calibration.temperature)
+        probs = self.calibrated(logits)
         thresholds = self.calibration.thresholds
         review_below = self.calibration.review_threshold
         predictions = []
@@ -252,7 +256,8 @@ class Classifier:
                                           review=bool(row[top] < review_below)))
         return predictions
 
-    def _logits(self, prepared: Prepared) -> np.ndarray:
+    def logits(self, prepared: Prepared) -> np.ndarray:
+        """Raw logits of every encoded item of ``prepared``, in input order (set-aside rows stay zero)."""
         out = np.zeros((prepared.size, len(LABELS)), dtype=np.float64)
         for batch in prepared.batches:
             out[batch.index] = self.forward(batch)
@@ -268,7 +273,7 @@ class Classifier:
         if prepared.rejected:
             i, why = next(iter(prepared.rejected.items()))
             raise InvalidInputError(f"text #{i}: {why.reason}")
-        return self._logits(prepared)
+        return self.logits(prepared)
 
     def predict(self, texts: Sequence[object]) -> list[Result]:
         """Classify messages; one result per item, in input order.
@@ -286,7 +291,7 @@ class Classifier:
         """:meth:`predict` on items already through :meth:`encode` (one result per item, in order)."""
         prepared = self.batches(items)
         # set-aside items get a row of zero logits, whose prediction is replaced by the reason
-        predictions = self.postprocess(self._logits(prepared))
+        predictions = self.postprocess(self.logits(prepared))
         return [prepared.rejected.get(i, prediction) for i, prediction in enumerate(predictions)]
 
 

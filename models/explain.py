@@ -25,8 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ticketguard.models.calibration import apply_temperature
-from ticketguard.models.classifier import Batch, Classifier
+from ticketguard.models.classifier import Classifier
 from ticketguard.models.labels import LABEL2ID
 from ticketguard.models.text import MAX_CHARS, Normalized, normalize_text, normalize_with_offsets
 
@@ -203,13 +202,13 @@ class Explainer:
 
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
         """Calibrated probabilities (schema order) of already normalised texts, through the Classifier's
-        own prepare -> encode -> forward, in batches of its batch size."""
+        own prepare -> encode -> batches (its size and token budget) -> forward -> calibration.
+
+        Unlike :meth:`Classifier.predict` it refuses no text: an occlusion may leave one empty, and the
+        model's answer to that is the point of the occlusion."""
         clf = self.classifier
         encoded = clf.backend.encode([clf.prepare(t) for t in texts])
-        rows = [clf.forward(Batch(index=list(range(i, min(i + clf.batch_size, len(encoded)))),
-                                  encoded=list(encoded[i:i + clf.batch_size])))
-                for i in range(0, len(encoded), clf.batch_size)]
-        return apply_temperature(np.concatenate(rows), clf.calibration.temperature)
+        return clf.calibrated(clf.logits(clf.batches(encoded)))
 
     def rationale_size(self, units: Units) -> int:
         """How many candidates (units or phrases) a rationale holds: :attr:`span_share` of the units, 1 to
