@@ -4,6 +4,8 @@ For one artifact (and optionally a student), on the corpus test split by default
 
 * ``Classifier.predict`` in every precision mode: messages/s (median over repeats), labels equal to
   the fp32 teacher, macro-F1 against the gold labels, and what the artifact's guard says;
+* ``Classifier.predict`` on one message at a time in the served mode, with the service's torch threads
+  and with all of them: p50/p99 latency (how much of a single HTTP request is the model);
 * the stock ``transformers.pipeline("text-classification")`` on the same encoder at batch 1 and at
   its best batch size among a few (the artifact's mean-pooling head is not a ``transformers`` class,
   so the pipeline runs the encoder with a fresh head: the same compute, no meaningful labels);
@@ -38,7 +40,7 @@ from sklearn.metrics import f1_score
 
 from ticketguard.models.classifier import Classifier, predictions_only
 from ticketguard.models.defaults import GUARD_MIN_AGREEMENT, PRECISIONS
-from ticketguard.models.hardware import bf16_is_fast
+from ticketguard.models.hardware import bf16_is_fast, serving_threads
 from ticketguard.training.corpus import load_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,6 +95,27 @@ def in_process(model: Path, name: str, data: Texts, *, modes: list[str], auto: s
         rows[mode] = Row(f"{name} {mode}", rate, agreement, macro_f1, note)
         print(f"  {name} {mode}: {rate:.1f} msgs/s, {agreement:.1%} equal to fp32 teacher, macro-F1 {macro_f1:.4f}",
               flush=True)
+    return rows
+
+
+def one_at_a_time(model: Path, data: Texts, *, precision: str, thread_counts: list[int], limit: int) -> list[Row]:
+    """``Classifier.predict`` on single messages (the first ``limit``), one call each: p50/p99 latency."""
+    rows = []
+    for threads in thread_counts:
+        classifier = Classifier.load(model, precision=precision, threads=threads)
+        texts = data.texts[:limit]
+        for text in texts[:10]:  # warm-up
+            classifier.predict([text])
+        latencies = []
+        for text in texts:
+            started = time.perf_counter()
+            classifier.predict([text])
+            latencies.append(1000 * (time.perf_counter() - started))
+        latencies.sort()
+        p50, p99 = statistics.median(latencies), latencies[max(0, round(0.99 * len(latencies)) - 1)]
+        rows.append(Row(f"teacher {precision} 1 message, {threads} thr", 1000 * len(latencies) / sum(latencies),
+                        p50_ms=p50, p99_ms=p99, note=f"{len(latencies)} messages one call each"))
+        print(f"  one message at a time, {threads} threads: p50 {p50:.1f} ms, p99 {p99:.1f} ms", flush=True)
     return rows
 
 
@@ -235,6 +258,8 @@ def main() -> None:
                         "own, all cores but one)")
     parser.add_argument("--http-seconds", type=float, default=20.0, help="duration per client count")
     parser.add_argument("--no-http", action="store_true")
+    parser.add_argument("--single", type=int, default=200, help="messages timed one call each in the served "
+                        "mode, with the service's threads and with --threads (0: skip)")
     args = parser.parse_args()
 
     rows_ = [r for r in load_corpus(args.data) if r.split == args.split]
@@ -251,15 +276,20 @@ def main() -> None:
         student_mode = Classifier.load(args.student, threads=args.threads).precision.mode
         table += in_process(args.student, "student", data, modes=sorted({"fp32", student_mode}, key=modes.index),
                             auto=student_mode, repeats=args.repeats, threads=args.threads).values()
+    if args.single:
+        table += one_at_a_time(args.model, data, precision=served, limit=args.single,
+                               thread_counts=sorted({args.http_threads or serving_threads(), args.threads}))
     if not args.no_pipeline:
         piped = stock_pipeline(args.model, data, batch_sizes=args.pipeline_batches, threads=args.threads)
         best = max(piped[1:] or piped, key=lambda r: r.msgs_per_s)
         table += [piped[0], best] if best is not piped[0] else [piped[0]]
-    in_process_rate = next(r.msgs_per_s for r in table if r.what == f"teacher {served}")
+    # the served mode's in-process rate (absent when --modes left it out)
+    in_process_rate = next((r.msgs_per_s for r in table if r.what == f"teacher {served}"), None)
     if not args.no_http:
         for row in http(args.model, data, precision=served, clients=args.clients, seconds=args.http_seconds,
                         threads=args.http_threads):
-            row.note += f"; {row.msgs_per_s / in_process_rate:.0%} of in-process teacher {served}"
+            if in_process_rate:
+                row.note += f"; {row.msgs_per_s / in_process_rate:.0%} of in-process teacher {served}"
             table.append(row)
 
     header = f"{'path':<34}{'msgs/s':>9}{'= fp32':>9}{'macro-F1':>10}{'p50 ms':>9}{'p99 ms':>9}  note"
