@@ -42,14 +42,14 @@ T = TypeVar("T")
 ERROR_PAUSE_SECONDS = 1.0
 #: how much of an error a failed inbox row keeps (its first line: never the statement or its parameters)
 ERROR_CHARS = 500
+#: errors a step waits out with a warning (no traceback): the database or the model is unavailable
+OUTAGE_ERRORS = (SQLAlchemyError, NotReadyError, OSError)
 
 
 def is_outage(err: BaseException) -> bool:
     """Whether ``err`` says the database or the model is unavailable (wait and retry the same work), as
     opposed to a failure of the work itself: a row the database refuses, or a bug one input triggers."""
-    if isinstance(err, DataError | IntegrityError):
-        return False
-    return isinstance(err, SQLAlchemyError | NotReadyError | OSError)
+    return isinstance(err, OUTAGE_ERRORS) and not isinstance(err, DataError | IntegrityError)
 
 
 class _Loop:
@@ -86,7 +86,7 @@ class _Loop:
             self._wake.clear()
             try:
                 busy = await self.step()
-            except (SQLAlchemyError, NotReadyError, OSError) as err:
+            except OUTAGE_ERRORS as err:
                 logger.warning("%s step failed, retrying: %s", self.name, err)
                 await asyncio.sleep(ERROR_PAUSE_SECONDS)
                 continue
@@ -180,7 +180,7 @@ class InboxWorker(_Loop):
             self._one_at_a_time = len(items)
             return
         item = items[0]
-        error = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"[:ERROR_CHARS]
+        error = f"{type(err).__name__}: {(str(err).splitlines() or [''])[0]}"[:ERROR_CHARS]
 
         def mark_failed() -> None:
             with self.session_factory() as session:

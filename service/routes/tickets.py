@@ -10,7 +10,7 @@ from ticketguard.models.labels import Label
 from ticketguard.service import repository, tickets
 from ticketguard.service.deps import ApiKeyDep, SessionDep
 from ticketguard.service.openapi import error_responses
-from ticketguard.service.orm import ID_CHARS
+from ticketguard.service.orm import ACCOUNT_CHARS, ID_CHARS
 from ticketguard.service.routes.messages import to_out
 from ticketguard.service.schemas import LabelChangeOut, TicketOut
 from ticketguard.service.validation import Storable
@@ -23,7 +23,7 @@ router = APIRouter(prefix="/v1/tickets", tags=["tickets"], dependencies=[ApiKeyD
 def read_ticket(provider: Annotated[Storable, Path(max_length=32, description="the helpdesk, e.g. zendesk")],
                 ticket_id: Annotated[Storable, Path(max_length=ID_CHARS, description="its ticket or conversation id")],
                 session: SessionDep,
-                account: Annotated[Storable | None, Query(max_length=128, description="the helpdesk account or "
+                account: Annotated[Storable | None, Query(max_length=ACCOUNT_CHARS, description="the helpdesk account or "
                                                           "workspace; needed when several have this ticket id")] = None,
                 ) -> TicketOut:
     """The ticket's label and band, each change of them, and its classified customer messages."""
